@@ -23,7 +23,7 @@ def test_collator_pads_every_key_with_its_own_value():
 def test_pad_to_multiple_of(multiple, longest, expected):
     b = PadCollator(0, pad_to_multiple_of=multiple)([{'input_ids': [1] * longest, 'label': 0}, {'input_ids': [1], 'label': 1}])
     assert b['input_ids'].shape == (2, expected) and b['attention_mask'].sum().item() == longest + 1
-    assert b['label'].tolist() == [0, 1]
+    assert b['labels'].tolist() == [0, 1]
 
 @given(st.lists(st.lists(st.integers(0, 30000), min_size=1, max_size=40), min_size=1, max_size=20))
 def test_pad_sequences_matches_a_python_loop(seqs):

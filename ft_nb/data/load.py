@@ -59,7 +59,7 @@ def __call__(self:PadCollator, items:list[dict])->dict:
     for k in items[0]:
         vals = [it[k] for it in items]
         if k in self.pads and np.ndim(vals[0]): batch[k] = pad_sequences(_check_lengths(vals, lengths, k), self.pads[k], length)
-        elif k in ('label', 'labels'): batch[k] = torch.tensor(vals, dtype=torch.long)
+        elif k in ('label', 'labels'): batch['labels'] = torch.tensor(vals, dtype=torch.long) # the name models take
         else: batch[k] = vals
     if 'attention_mask' not in batch: batch['attention_mask'] = (torch.arange(length) < torch.tensor(lengths)[:, None]).long()
     return batch
