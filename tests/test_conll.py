@@ -66,6 +66,10 @@ def test_conllu_comments_newdoc_spaces_in_words_and_repairs():
     sents, rep = read_conll(FIX/'comments.iob2', **CORPUS_FORMATS['uner_v1'], type_map={'OTH': 'O'})
     assert sents[1].tags == ['O', 'B-PER', 'O'] and rep.dropped == {'OTH': 1} and rep.entities == {'LOC': 1, 'PER': 1}
 
+def test_comment_that_looks_like_data_fails_loudly(tmp_path):
+    (tmp_path/'c.txt').write_text('EU NNP B-ORG\n\n# sentence 2\nPeter NNP B-PER\n')
+    with pytest.raises(DataError, match=r"c.txt:3: invalid tag '2'"): read_conll(tmp_path/'c.txt')
+
 def test_iob1_is_converted_not_repaired():
     sents, rep = read_conll(FIX/'iob1.txt')
     assert [s.tags for s in sents] == [['B-ORG', 'O', 'B-MISC', 'O'], ['B-PER', 'I-PER', 'B-PER']]
@@ -192,6 +196,8 @@ def test_corpus_counts(corpus, file, sentences, tokens, entities, docs, repaired
     assert (rep.sentences, len(sents), rep.tokens) == (sentences, sentences, tokens)
     assert dict(rep.entities) == entities
     assert (rep.docs, len(rep.repaired), rep.scheme) == (docs, repaired, 'IOB2')
+    # every UNER sentence has `# sent_id` and `# text` comments; no other corpus has comments (a '#' word is data)
+    assert rep.skipped['comment'] >= 2 * sentences if corpus == 'uner_v1' else 'comment' not in rep.skipped
 
 def test_every_corpus_file_is_counted():
     "A file added to shared/data without a row above fails here, instead of going unchecked."
