@@ -82,9 +82,14 @@ def test_streaming_reader_yields_unconverted_sentences():
     it = ConllReader().sentences(FIX/'iob1.txt')
     assert next(it).tags == ['I-ORG', 'O', 'I-MISC', 'O']
 
-def test_unlabelled_and_bioes_output():
+def test_unlabelled_and_bioes_output(tmp_path):
     sents, _ = read_conll(FIX/'iob1.txt', to='BIOES')
     assert sents[1].tags == ['B-PER', 'E-PER', 'S-PER']
+    words = [Sentence(s.words, None, s.where) for s in sents]
+    write_conll(words, tmp_path/'words.txt', doc_starts=[1])
+    assert (tmp_path/'words.txt').read_text().splitlines()[:6] == ['EU', 'rejects', 'German', 'call', '', '-DOCSTART-']
+    back, rep = read_conll(tmp_path/'words.txt', tag_col=None)
+    assert words_tags(back) == words_tags(words) and rep.doc_starts == [1] and rep.entities == {}
 
 # -- tag schemes -------------------------------------------------------------------------------------------
 
