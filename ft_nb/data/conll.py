@@ -16,13 +16,12 @@ from fastcore.meta import delegates
 from .core import Sentence
 
 # %% auto #0
-__all__ = ['GZIP_MAGIC', 'SCHEME_PREFIXES', 'CORPUS_FORMATS', 'DataError', 'open_bytes', 'text_lines', 'tag_problem', 'to_iob2',
-           'to_bioes', 'detect_scheme', 'map_types', 'ReadReport', 'Layout', 'sniff_layout', 'ConllReader',
-           'read_conll', 'write_conll']
+__all__ = ['GZIP_MAGIC', 'SCHEME_PREFIXES', 'CORPUS_FORMATS', 'open_bytes', 'text_lines', 'tag_problem', 'to_iob2', 'to_bioes',
+           'detect_scheme', 'map_types', 'ReadReport', 'Layout', 'sniff_layout', 'ConllReader', 'read_conll',
+           'write_conll']
 
 # %% ../../nbs/02a_data.conll.ipynb #39d96045
-class DataError(ValueError):
-    "A problem in a data file; the message starts with the `file:line` at fault and says what was expected."
+from .core import DataError # shared by every reader, so one `except DataError` catches them all
 
 # %% ../../nbs/02a_data.conll.ipynb #611e79ad
 GZIP_MAGIC = b'\x1f\x8b'

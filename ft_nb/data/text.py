@@ -11,12 +11,11 @@ from pathlib import Path
 from .core import Example, LabelVocab
 
 # %% auto #0
-__all__ = ['DataError', 'read_utf8', 'check_columns', 'row_example', 'TextData', 'collect', 'read_table', 'read_json',
-           'read_text', 'read_parallel', 'read_split', 'read_dataset', 'label_vocab']
+__all__ = ['read_utf8', 'check_columns', 'row_example', 'TextData', 'collect', 'read_table', 'read_json', 'read_text',
+           'read_parallel', 'read_split', 'read_dataset', 'label_vocab']
 
 # %% ../../nbs/02b_data.text.ipynb #db04e511
-class DataError(ValueError):
-    "A problem in input data; the message starts with the file and line (or row) at fault."
+from .core import DataError # shared by every reader, so one `except DataError` catches them all
 
 # %% ../../nbs/02b_data.text.ipynb #d99c3caf
 def read_utf8(path:str|Path)->str: # a text file
