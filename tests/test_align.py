@@ -5,22 +5,14 @@ from transformers import AutoTokenizer
 from ft_nb.core import bundled_model_dir, dev_data_dir
 from ft_nb.data.core import LabelVocab, Sentence
 from ft_nb.data.align import STRATEGIES, Aligner
+from ft_nb.data.conll import read_conll
 from ft_nb.testing import TINY_ARCHS, tiny_tokenizer
-
-def read_conll(path):
-    "Sentences of words and NER tags (last column) from a CoNLL file, skipping `-DOCSTART-` (the real reader is ft_nb.data.conll)."
-    sents, words, tags = [], [], []
-    for line in open(path, encoding='utf-8'):
-        parts = line.split()
-        if parts and parts[0] != '-DOCSTART-': words.append(parts[0]); tags.append(parts[-1])
-        elif words: sents.append(Sentence(words, tags)); words, tags = [], []
-    return sents + ([Sentence(words, tags)] if words else [])
 
 @pytest.fixture(scope='module')
 def train():
     d = dev_data_dir('conll2003')
     if d is None: pytest.skip('shared/data/conll2003 is absent')
-    sents = read_conll(d/'train.txt')
+    sents, _ = read_conll(d/'train.txt')
     assert (len(sents), sum(map(len, sents))) == (14041, 203621)
     return sents, LabelVocab.from_data(s.tags for s in sents)
 
