@@ -1,5 +1,5 @@
 "Tests for `ft_nb.data.conll`: malformed fixtures, tag schemes, round trips, and the counts of every NER corpus in shared/data."
-import gzip, re, time
+import gzip, re
 from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -212,12 +212,10 @@ def test_every_corpus_file_is_counted():
     found = {(c, str(p.relative_to(d/c))) for c in CORPUS_FORMATS for p in (d/c).rglob('*') if p.is_file() and p.name not in not_data}
     assert found == {(c, f) for c, f, *_ in COUNTS}
 
-def test_conll2003_train_reads_fast_and_round_trips(tmp_path):
+def test_conll2003_train_round_trips(tmp_path):
     d = dev_data_dir('conll2003')
     if d is None: pytest.skip('no shared/data/conll2003')
-    t0 = time.perf_counter()
     sents, rep = read_conll(d/'train.txt')
-    assert time.perf_counter() - t0 < 2
     for scheme, name in [('IOB2', 'train.tsv'), ('BIOES', 'train.bioes.txt.gz')]:
         write_conll(sents, tmp_path/name, scheme, doc_starts=rep.doc_starts)
         back, rep2 = read_conll(tmp_path/name)
