@@ -1,27 +1,126 @@
-"The `ft-nb` console script, driven as a user would: in a subprocess."
-import re
-from conftest import run
+"The `ft-nb` console script, driven as a user would drive it: in a subprocess, on a tiny model and hand-written files."
+import json, os
+from pathlib import Path
+import pytest
+from conftest import ROOT, run
 
-def test_train_runs_the_self_check():
-    res = run('ft-nb', 'train')
+FIXTURES = ROOT/'tests'/'fixtures'
+TAGGED = [("The European Commission said on Thursday".split(), ['O', 'B-ORG', 'I-ORG', 'O', 'O', 'O']),
+          ("Peter Blackburn flew to Rome".split(), ['B-PER', 'I-PER', 'O', 'O', 'B-LOC']),
+          ("German advice to consumers".split(), ['B-MISC', 'O', 'O', 'O'])]
+
+def ft_nb(*args, **kw): return run('ft-nb', *args, **kw)
+
+def one_line_error(res, *parts):
+    "Exit code 2, one line on stderr naming `parts`, no traceback."
+    assert res.returncode == 2, (res.returncode, res.stdout[-2000:], res.stderr[-2000:])
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and 'Traceback' not in res.stderr, res.stderr
+    for p in parts: assert p in lines[0], (p, lines[0])
+
+@pytest.fixture(scope='session')
+def work(tmp_path_factory):
+    "A tiny model folder and small NER and classification files."
+    from ft_nb.testing import tiny_tokenizer, tiny_config
+    from ft_nb.models import encoder_from_config
+    d = tmp_path_factory.mktemp('cli')
+    tok = tiny_tokenizer('bert'); cfg = tiny_config('bert', tok)
+    tok.save_pretrained(d/'tiny'); cfg.save_pretrained(d/'tiny'); encoder_from_config(cfg).save_pretrained(d/'tiny')
+    conll = '\n\n'.join('\n'.join(f"{w}\t{t}" for w, t in zip(ws, ts)) for ws, ts in TAGGED * 5) + '\n'
+    for split in ('train', 'valid', 'test'): (d/f'{split}.conll').write_text(conll)
+    (d/'unknown_tag.conll').write_text("Rome\tB-LOC\nrocks\tO\n\nParis\tB-CITY\n")
+    rows = ['text\tlabel'] + [f"{t}\t{l}" for t, l in [('a gripping film', 'pos'), ('dull and long', 'neg'), ('great fun', 'pos'), ('a bore', 'neg')] * 5]
+    for split in ('train', 'valid'): (d/f'{split}.tsv').write_text('\n'.join(rows) + '\n')
+    return d
+
+@pytest.fixture(scope='session')
+def ner_model(work):
+    out = work/'ner-model'
+    res = ft_nb('train', '--train', str(work/'train.conll'), '--valid', str(work/'valid.conll'), '--test', str(work/'test.conll'),
+                '--model', str(work/'tiny'), '--epochs', '2', '--bs', '4', '--lr', '1e-3', '--out', str(out))
+    assert res.returncode == 0, res.stderr[-3000:]
+    return out, res
+
+def test_train_saves_model_metrics_and_plots(ner_model):
+    out, res = ner_model
+    for f in ('config.json', 'model.safetensors', 'tokenizer.json', 'ft_nb.json', 'metrics.json', 'progress.png', 'confusion.png', 'f1_by_type.png'):
+        assert (out/f).exists(), f
+    metrics = json.loads((out/'metrics.json').read_text())
+    assert len(metrics['history']) == 2 and 'f1' in metrics['test']
+    assert 'strict F1' in res.stdout
+    assert json.loads((out/'ft_nb.json').read_text())['meta']['config']['epochs'] == 2 # the resolved config is saved
+
+def test_eval_reproduces_the_training_score(ner_model, work):
+    out, _ = ner_model
+    res = ft_nb('eval', '--model', str(out), '--data', str(work/'test.conll'), '--json')
     assert res.returncode == 0, res.stderr
-    assert 'passed' in res.stdout
-    diffs = [float(d) for d in re.findall(r'autograd\| = ([0-9.e+-]+)', res.stdout)]
-    assert len(diffs) == 3 and max(diffs) < 1e-10
+    assert json.loads(res.stdout)['f1'] == json.loads((out/'metrics.json').read_text())['test']['f1']
+    text = ft_nb('eval', '--model', str(out), '--data', str(work/'test.conll'))
+    assert text.returncode == 0 and 'strict F1' in text.stdout
 
-def test_version():
-    res = run('ft-nb', '--version')
-    assert res.returncode == 0 and res.stdout.startswith('ft-nb ')
+def test_predict_one_json_line_per_input_line(ner_model, work):
+    out, _ = ner_model
+    lines = [' '.join(ws) for ws, _ in TAGGED] + ['', '   ', 'Émile Zola à Paris 🇫🇷 東京'] 
+    lines = (lines * 200)[:1000]
+    (work/'texts.txt').write_text('\n'.join(lines) + '\n', encoding='utf-8')
+    res = ft_nb('predict', '--model', str(out), '--input', str(work/'texts.txt'))
+    assert res.returncode == 0, res.stderr
+    outs = [json.loads(l) for l in res.stdout.splitlines()]
+    assert [o['text'] for o in outs] == lines
+    for o in outs:
+        for e in o['entities']: assert o['text'][e['start']:e['end']] == e['text'] and 0 <= e['score'] <= 1
+    piped = run('ft-nb', 'predict', '--model', str(out), input='Rome is big\n')
+    assert piped.returncode == 0 and json.loads(piped.stdout)['text'] == 'Rome is big'
 
-def test_help_shows_example():
-    res = run('ft-nb', '--help')
-    assert res.returncode == 0 and 'example: ft-nb train' in res.stdout
+def test_classification_train_eval_predict(work):
+    out = work/'cls-model'
+    res = ft_nb('train', '--task', 'cls', '--train', str(work/'train.tsv'), '--valid', str(work/'valid.tsv'), '--model', str(work/'tiny'),
+                '--epochs', '1', '--bs', '4', '--out', str(out))
+    assert res.returncode == 0, res.stderr[-3000:]
+    ev = ft_nb('eval', '--model', str(out), '--data', str(work/'valid.tsv'), '--json')
+    assert ev.returncode == 0 and json.loads(ev.stdout)['accuracy'] == json.loads((out/'metrics.json').read_text())['valid']['accuracy']
+    pr = run('ft-nb', 'predict', '--model', str(out), input='great fun\n')
+    assert pr.returncode == 0 and json.loads(pr.stdout)['label'] in ('pos', 'neg')
 
-def test_unknown_command_is_exit_2_without_traceback():
-    res = run('ft-nb', 'trian')
-    assert res.returncode == 2
-    assert "invalid choice: 'trian'" in res.stderr and 'Traceback' not in res.stderr
+def test_help_and_version():
+    res = ft_nb('--help')
+    assert res.returncode == 0 and 'examples:' in res.stdout and 'ft-nb train --train' in res.stdout
+    assert ft_nb('train', '--help').stdout.count('--max-len') == 1
+    assert ft_nb('--version').stdout.startswith('ft-nb ')
 
-def test_bad_option_value_is_exit_2():
-    res = run('ft-nb', 'train', '--epochs', 'many')
-    assert res.returncode == 2 and "invalid int value: 'many'" in res.stderr and 'Traceback' not in res.stderr
+def test_usage_errors_exit_2():
+    res = ft_nb('trian')
+    assert res.returncode == 2 and "invalid choice: 'trian'" in res.stderr and 'Traceback' not in res.stderr
+    res = ft_nb('train', '--epochs', 'many')
+    assert res.returncode == 2 and "invalid int value: 'many'" in res.stderr
+
+def test_missing_training_file(work):
+    one_line_error(ft_nb('train', '--train', str(work/'nope.conll'), '--valid', str(work/'valid.conll')), 'nope.conll')
+
+def test_malformed_conll(work):
+    one_line_error(ft_nb('train', '--train', str(FIXTURES/'conll'/'wrong_columns.txt'), '--valid', str(work/'valid.conll'), '--model', str(work/'tiny')),
+                   'wrong_columns.txt:5:', 'expected 4 columns')
+
+def test_unknown_column(work):
+    one_line_error(ft_nb('train', '--task', 'cls', '--train', str(work/'train.tsv'), '--valid', str(work/'valid.tsv'), '--text-col', 'review', '--model', str(work/'tiny')),
+                   'train.tsv', 'review')
+
+def test_label_not_in_model(ner_model, work):
+    out, _ = ner_model
+    one_line_error(ft_nb('eval', '--model', str(out), '--data', str(work/'unknown_tag.conll')), 'unknown_tag.conll:4:', "'B-CITY'")
+    res = ft_nb('eval', '--model', str(out), '--data', str(work/'unknown_tag.conll'), '--ignore-unknown', '--json')
+    assert res.returncode == 0 and json.loads(res.stdout)['unknown_labels'] == {'B-CITY': 1}
+
+def test_bad_config_and_missing_inputs(work, ner_model):
+    (work/'typo.yaml').write_text('epoch: 3\n')
+    one_line_error(ft_nb('train', '--config', str(work/'typo.yaml')), 'typo.yaml', "unknown setting 'epoch'")
+    one_line_error(ft_nb('predict', '--model', str(ner_model[0]), '--input', str(work/'nope.txt')), 'nope.txt')
+    one_line_error(ft_nb('eval', '--model', str(work/'no-model'), '--data', str(work/'test.conll')), 'no-model')
+
+def test_ten_thousand_words_tagged_completely(ner_model):
+    from ft_nb.inference import Predictor, split_words
+    pred = Predictor.from_folder(ner_model[0])
+    text = ' '.join(['Peter Blackburn flew to Rome .'] * 1700)
+    words = [w for w, *_ in split_words(text)]
+    assert len(words) == 10200
+    assert len(pred.tag_words([words])[0]) == len(words)
