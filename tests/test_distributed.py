@@ -15,7 +15,8 @@ def free_port():
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 def launch(cmd, out):
-    env = os.environ | {'PYTHONPATH': os.pathsep.join(p for p in [str(ROOT), os.environ.get('PYTHONPATH')] if p), 'OMP_NUM_THREADS': '1'}
+    env = os.environ | {'PYTHONPATH': os.pathsep.join(p for p in [str(ROOT), os.environ.get('PYTHONPATH')] if p), 'OMP_NUM_THREADS': '1',
+                        'CUDA_VISIBLE_DEVICES': ''} # gloo on CPU processes, even on a machine with one GPU (which 2 NCCL ranks cannot share)
     try: res = subprocess.run([*cmd, str(SCRIPT), str(out)], env=env, capture_output=True, text=True, timeout=240, cwd=ROOT)
     except OSError as e: pytest.skip(f'cannot spawn processes: {e}')
     assert res.returncode == 0, res.stderr[-4000:]
