@@ -124,3 +124,23 @@ def test_ten_thousand_words_tagged_completely(ner_model):
     words = [w for w, *_ in split_words(text)]
     assert len(words) == 10200
     assert len(pred.tag_words([words])[0]) == len(words)
+
+@pytest.mark.slow
+def test_default_train_then_eval_reproduces(tmp_path):
+    "README's first command: the bundled MiniLM on the bundled WNUT-17 (about 3 minutes on 2 cores)."
+    res = ft_nb('train', '--out', str(tmp_path/'m'), timeout=1200)
+    assert res.returncode == 0, res.stderr[-3000:]
+    f1 = json.loads((tmp_path/'m'/'metrics.json').read_text())['test']['f1']
+    assert f1 > 0.3 and not (tmp_path/'m'/'checkpoint').exists()
+    from ft_nb.train import bundled_ner_data
+    ev = ft_nb('eval', '--model', str(tmp_path/'m'), '--data', str(bundled_ner_data()['test']), '--json')
+    assert json.loads(ev.stdout)['f1'] == f1
+
+def test_resume_from_checkpoint(work):
+    out = work/'resumed'
+    common = ['--train', str(work/'train.conll'), '--valid', str(work/'valid.conll'), '--model', str(work/'tiny'), '--bs', '4', '--lr', '1e-3', '--out', str(out)]
+    first = ft_nb('train', *common, '--epochs', '1', '--keep-checkpoints')
+    assert first.returncode == 0 and (out/'checkpoint'/'latest').exists(), first.stderr[-2000:]
+    second = ft_nb('train', *common, '--epochs', '2', '--resume', str(out/'checkpoint'))
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert [r['epoch'] for r in json.loads((out/'metrics.json').read_text())['history']] == [0, 1]
