@@ -144,3 +144,21 @@ def test_resume_from_checkpoint(work):
     second = ft_nb('train', *common, '--epochs', '2', '--resume', str(out/'checkpoint'))
     assert second.returncode == 0, second.stderr[-2000:]
     assert [r['epoch'] for r in json.loads((out/'metrics.json').read_text())['history']] == [0, 1]
+
+def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(work):
+    import signal, subprocess, time
+    out = work/'interrupted'
+    args = ['ft-nb', 'train', '--train', str(work/'train.conll'), '--valid', str(work/'valid.conll'), '--model', str(work/'tiny'),
+            '--bs', '2', '--epochs', '200', '--out', str(out)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ | {'PYTHONUNBUFFERED': '1'})
+    deadline = time.time() + 120
+    while time.time() < deadline and not any(out.glob('checkpoint/ckpt-*')): time.sleep(0.2) # the first epoch has ended
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr[-2000:]
+    assert f"ft-nb train --resume {out/'checkpoint'}" in stderr and 'Traceback' not in stderr
+    state = json.loads((out/'checkpoint'/(out/'checkpoint'/'latest').read_text()/'state.json').read_text())
+    assert state['epoch'] >= 1 and not (out/'metrics.json').exists()
+    resumed = ft_nb('train', *args[2:10], '--epochs', str(state['epoch'] + 1), '--resume', str(out/'checkpoint'), '--out', str(out))
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert len(json.loads((out/'metrics.json').read_text())['history']) == state['epoch'] + 1
