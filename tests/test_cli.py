@@ -149,7 +149,7 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(work):
     import signal, subprocess, time
     out = work/'interrupted'
     args = ['ft-nb', 'train', '--train', str(work/'train.conll'), '--valid', str(work/'valid.conll'), '--model', str(work/'tiny'),
-            '--bs', '2', '--epochs', '200', '--out', str(out)]
+            '--bs', '2', '--patience', '1000', '--epochs', '200', '--out', str(out)] # no early stop before the signal
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ | {'PYTHONUNBUFFERED': '1'})
     deadline = time.time() + 120
     while time.time() < deadline and not any(out.glob('checkpoint/ckpt-*')): time.sleep(0.2) # the first epoch has ended
@@ -159,6 +159,6 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(work):
     assert f"ft-nb train --resume {out/'checkpoint'}" in stderr and 'Traceback' not in stderr
     state = json.loads((out/'checkpoint'/(out/'checkpoint'/'latest').read_text()/'state.json').read_text())
     assert state['epoch'] >= 1 and not (out/'metrics.json').exists()
-    resumed = ft_nb('train', *args[2:10], '--epochs', str(state['epoch'] + 1), '--resume', str(out/'checkpoint'), '--out', str(out))
+    resumed = ft_nb('train', *args[2:12], '--epochs', str(state['epoch'] + 1), '--resume', str(out/'checkpoint'), '--out', str(out))
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert len(json.loads((out/'metrics.json').read_text())['history']) == state['epoch'] + 1
