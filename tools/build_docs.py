@@ -6,7 +6,7 @@ symbol, doclinks, hidden cells removed) turn each notebook in `nbs/` into a proc
 and site title of `nbs/_quarto.yml`/`nbs/nbdev.yml`, markdown by markdown-it-py, code by pygments, and math left as
 TeX for MathJax (loaded from a CDN when online; without it the TeX source stays readable).
 Links to notebooks (`01_math.ipynb`) and nbdev doclinks to the hosted site become links between the local pages."""
-import argparse, ast, base64, contextlib, html, multiprocessing, os, re, shutil, subprocess, sys, threading, time
+import argparse, ast, base64, contextlib, html, multiprocessing, os, re, shutil, subprocess, sys, tempfile, threading, time
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -146,6 +146,14 @@ class PageRenderer:
 
 # ---------------------------------------------------------------- the site: navigation and links
 
+def local_href(href, site_url, pages):
+    """Map a link to a notebook (`01_math.ipynb#x`) or to the hosted docs (an nbdev doclink,
+    `https://ft-nb.github.io/ft-nb/core.html#set_seed`) onto the local page; other links are left alone."""
+    if href.startswith(site_url): href = href[len(site_url):] or 'index.html'
+    path, _, frag = href.partition('#')
+    if not urlsplit(path).scheme and Path(path).name in pages: path = pages[Path(path).name]
+    return path + ('#' + frag if frag else '')
+
 class Site:
     def __init__(self, proc_dir:Path, out:Path):
         self.out = out
@@ -169,12 +177,7 @@ class Site:
     def reading_order(self, items):
         for i in items: yield from self.reading_order(i['contents']) if 'contents' in i else [i]
 
-    def localise(self, href):
-        "Map a link to a notebook or to the hosted docs onto the local page; other links are left alone."
-        if href.startswith(self.site_url): href = href[len(self.site_url):] or 'index.html'
-        path, _, frag = href.partition('#')
-        if not urlsplit(path).scheme and Path(path).name in self.pages: path = self.pages[Path(path).name]
-        return path + ('#' + frag if frag else '')
+    def localise(self, href): return local_href(href, self.site_url, self.pages)
 
     def fix_links(self, body):
         soup = BeautifulSoup(body, 'html.parser')
@@ -218,8 +221,7 @@ CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-back
 
 def chromium(*args, timeout=60):
     "Run headless Chromium with `args`; returns stdout (the DOM for `--dump-dom`)."
-    with contextlib.ExitStack() as st:
-        profile = st.enter_context(__import__('tempfile').TemporaryDirectory())  # a fresh profile: no shared state between runs
+    with tempfile.TemporaryDirectory() as profile:  # a fresh profile: no state shared between runs
         r = subprocess.run([chromium_path(), *CHROMIUM_FLAGS, f'--user-data-dir={profile}', *args],
                            capture_output=True, text=True, timeout=timeout)
     return r.stdout
