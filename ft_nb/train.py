@@ -113,7 +113,9 @@ def _score(self:EntityF1, done:list[int]):
     "Decode the predictions of the complete sentences `done` to word tags, and score them."
     items, preds = [], []
     for k, s in enumerate(done):
-        for it, p in sorted(self.pending.pop(s), key=lambda x: min([w for w in x[0]['word_ids'] if w >= 0], default=0)):
+        parts = self.pending.pop(s)
+        if len(parts) > 1: parts.sort(key=lambda x: max(x[0]['word_ids'])) # windows in sentence order; one-item sentences skip the scan
+        for it, p in parts:
             items.append(it | {'sent_idx': k}); preds.append(p)
     sents = [self.sentences[s] for s in done]
     ids = self.aligner.decode(items, preds, [len(s.words) for s in sents])
