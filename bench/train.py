@@ -1,14 +1,15 @@
 """Training benchmark: ft-nb against Hugging Face `Trainer` and the source article's loop, same encoder, data and settings.
 
-    python bench/train.py [--n 2000] [--epochs 1] [--bs 32] [--lr 5e-5] [--seed 42] [--threads 2] [--repeat 1]
+    python bench/train.py [--n 2000] [--epochs 1] [--bs 32] [--lr 5e-5] [--seeds 42] [--threads 2] [--repeat 1]
                           [--out bench/results/train.json]
 
-Fine-tunes the same encoder (default: the bundled MiniLM) on the first `--n` CoNLL training sentences four ways, each in
+Fine-tunes the same encoder (default: the bundled MiniLM) on the first `--n` CoNLL training sentences five ways, each in
 its own subprocess of this script (so that each reports its own peak RSS), one after the other:
 
   ftnb        ft-nb's `Learner`, length-bucketed loader with dynamic padding, the callbacks of `fine_tune_ner`
-              (linear schedule with 10% warmup, gradient clipping at 1, AdamW weight decay 0.01, train-loss metric)
-              minus checkpoints and progress bars;
+              (`FastLinearCB`, linear schedule with 10% warmup, gradient clipping at 1, AdamW weight decay 0.01,
+              train-loss metric) minus checkpoints and progress bars;
+  ftnb_nnlinear  the same without `FastLinearCB` (plain `nn.Linear`): what oneDNN's linear layers buy;
   hf          `transformers.Trainer` + `DataCollatorForTokenClassification`, defaults (random batches), with the same
               lr, schedule, warmup, weight decay, clipping, batch size, epochs and seed;
   hf_group    the same with `train_sampling_strategy='group_by_length'` (v4's `group_by_length=True`);
@@ -16,15 +17,18 @@ its own subprocess of this script (so that each reports its own peak RSS), one a
 
 All variants label the first subtoken of each word and -100 elsewhere, run in fp32 with `torch.set_num_threads(--threads)`,
 and are scored on the validation split by the same ft-nb word-level scorer (strict and lenient entity F1). Training time
-excludes reading and tokenising (done alike for all); evaluation time is reported separately. The parent process also
-measures the machine's fp32 matmul speed and the fraction of it each variant achieves (see `flops_per_token`).
+excludes reading and tokenising (done alike for all); evaluation time is reported separately. With several `--seeds`,
+every variant but the (slow, constant-LR) article loop runs once per seed: speed is the best run, F1 the mean and the
+spread over seeds, since after one short epoch F1 depends on the seed as much as on the loop. The parent process also
+measures the machine's fp32 matmul speed (through MKL, as `torch.matmul` does, and through oneDNN) and the fraction of the
+faster one each variant achieves (see `train_flops`).
 Writes the results as JSON (`--out`) and a bar chart next to it (`.png`)."""
 import argparse, json, os, platform, resource, subprocess, sys, tempfile, time
 from datetime import datetime, timezone
 from pathlib import Path
 os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
-VARIANTS = ('ftnb', 'hf', 'hf_group', 'article')
-LABELS = {'ftnb': 'ft-nb Learner', 'hf': 'HF Trainer (defaults)', 'hf_group': 'HF Trainer group_by_length', 'article': 'article loop (pad 128)'}
+VARIANTS = ('ftnb', 'ftnb_nnlinear', 'hf', 'hf_group', 'article')
+LABELS = {'ftnb': 'ft-nb Learner', 'ftnb_nnlinear': 'ft-nb, nn.Linear', 'hf': 'HF Trainer (defaults)', 'hf_group': 'HF Trainer group_by_length', 'article': 'article loop (pad 128)'}
 
 def parse(argv=None):
     from ft_nb.core import dev_data_dir
@@ -35,7 +39,9 @@ def parse(argv=None):
     p.add_argument('--n', type=int, default=2000, help="training sentences (the first N)")
     p.add_argument('--n-valid', type=int, default=0, help="validation sentences (0: all)")
     p.add_argument('--epochs', type=int, default=1); p.add_argument('--bs', type=int, default=32)
-    p.add_argument('--lr', type=float, default=5e-5); p.add_argument('--seed', type=int, default=42)
+    p.add_argument('--lr', type=float, default=5e-5)
+    p.add_argument('--seeds', default='42', help="comma-separated seeds; the article loop runs with the first only")
+    p.add_argument('--seed', type=int, default=42, help=argparse.SUPPRESS) # set per child from --seeds
     p.add_argument('--threads', type=int, default=2, help="torch.set_num_threads in every variant")
     p.add_argument('--model', default=None, help="encoder folder or Hub id (default: the bundled MiniLM)")
     p.add_argument('--max-len', type=int, default=128, help="the article's fixed length, and the truncation length of all")
@@ -91,18 +97,19 @@ def hf_model(args, vocab):
         return AutoModelForTokenClassification.from_pretrained(resolve_model(args.model), num_labels=len(vocab.labels),
             id2label=dict(enumerate(vocab.labels)), label2id=vocab.label2id)
 
-def run_ftnb(args, d):
+def run_ftnb(args, d, fast:bool=True):
     from functools import partial
     from ft_nb.core import set_seed
     from ft_nb.data.load import make_loader
     from ft_nb.models import token_classifier
     from ft_nb.learner import Learner, adamw, DeviceCB, MetricsCB
     from ft_nb.callbacks.schedule import ScheduleCB, GradClipCB
+    from ft_nb.fastlinear import FastLinearCB
     set_seed(args.seed)
     model = token_classifier(d['vocab'].labels, args.model)
     dl = make_loader(d['train_items'], d['tok'].pad_token_id, args.bs, True, seed=args.seed)
     padded = sum(len(b) * max(len(d['train_items'][i]['input_ids']) for i in b) for b in dl.batch_sampler) * args.epochs
-    cbs = [DeviceCB(), ScheduleCB('linear', 0.1), GradClipCB(1.), MetricsCB()]
+    cbs = [DeviceCB(), ScheduleCB('linear', 0.1), GradClipCB(1.), MetricsCB()] + ([FastLinearCB()] if fast else [])
     learn = Learner(model, dl, None, args.lr, cbs, opt_func=partial(adamw, weight_decay=0.01))
     t = time.perf_counter(); learn.fit(args.epochs); train_s = time.perf_counter() - t
     rss = maxrss_mb(); model.eval()
@@ -159,12 +166,12 @@ def child(args):
     import torch
     torch.set_num_threads(args.threads)
     t = time.perf_counter(); d = prepare(args); prep_s = time.perf_counter() - t
-    run = {'ftnb': run_ftnb, 'hf': lambda a, d: _hf_common(a, d, False), 'hf_group': lambda a, d: _hf_common(a, d, True),
+    run = {'ftnb': run_ftnb, 'ftnb_nnlinear': lambda a, d: run_ftnb(a, d, False), 'hf': lambda a, d: _hf_common(a, d, False), 'hf_group': lambda a, d: _hf_common(a, d, True),
            'article': run_article}[args.variant]
     train_s, padded, rss, fwd, loss = run(args, d)
     scores, eval_s = score(fwd, d)
     real = sum(len(it['input_ids']) for it in d['train_items']) * args.epochs
-    res = dict(variant=args.variant, train_s=train_s, eval_s=eval_s, prep_s=prep_s, sentences=len(d['train']) * args.epochs,
+    res = dict(variant=args.variant, seed=args.seed, train_s=train_s, eval_s=eval_s, prep_s=prep_s, sentences=len(d['train']) * args.epochs,
                sent_per_s=len(d['train']) * args.epochs / train_s, real_tokens=real, padded_tokens=padded,
                real_tok_per_s=real / train_s, padding_eff=real / padded, peak_rss_train_mb=rss, peak_rss_mb=maxrss_mb(),
                train_loss=float(loss), f1=scores['f1'], lenient_f1=scores['lenient_f1'], threads=torch.get_num_threads(),
@@ -172,14 +179,14 @@ def child(args):
     Path(args.child_out).write_text(json.dumps(res))
 
 # ---------------------------------------------------------------- the parent: machine speed, FLOPs, ratios, report
-def matmul_gflops(threads:int, n:int=1024, repeat:int=10)->float:
-    "Best-of fp32 GFLOP/s of an n x n @ n x 4n matmul on this machine, now."
+def matmul_gflops(threads:int, n:int=1024)->dict:
+    "Best-of fp32 GFLOP/s of an n x n by n x 4n product on this machine, now: through MKL (`torch.matmul`) and oneDNN."
     import torch
+    from ft_nb.fastlinear import linear_gflops, onednn_linear, onednn_available
     torch.set_num_threads(threads)
-    a, b = torch.randn(n, n), torch.randn(n, 4 * n)
-    a @ b; best = float('inf')
-    for _ in range(repeat): t = time.perf_counter(); a @ b; best = min(best, time.perf_counter() - t)
-    return 2 * n * n * 4 * n / best / 1e9
+    res = {'mkl': linear_gflops(lambda x, w, b: x @ w.T, n, n, 4 * n, repeat=10)}
+    if onednn_available(): res['onednn'] = linear_gflops(lambda x, w, b: onednn_linear(x, w), n, n, 4 * n, repeat=10)
+    return res
 
 def model_shape(model_name)->dict:
     "Non-embedding parameters, layers and width of the encoder (plus a token head)."
@@ -205,7 +212,7 @@ def plot(results, path):
     import matplotlib.pyplot as plt
     vs = [v for v in VARIANTS if v in results]
     fig, axs = plt.subplots(1, 3, figsize=(13, 3.8))
-    for ax, key, title in zip(axs, ('sent_per_s', 'peak_rss_train_mb', 'f1'), ('training sentences/s (higher is better)', 'peak RSS, MB', 'strict entity F1 (valid)')):
+    for ax, key, title in zip(axs, ('sent_per_s', 'peak_rss_train_mb', 'f1_mean'), ('training sentences/s (higher is better)', 'peak RSS, MB', 'strict entity F1 (valid), mean over seeds')):
         vals = [results[v][key] for v in vs]
         ax.barh([LABELS[v] for v in vs], vals, color=['tab:green' if v == 'ftnb' else 'tab:gray' for v in vs])
         for i, x in enumerate(vals): ax.text(x, i, f' {x:.3g}', va='center')
@@ -218,19 +225,30 @@ def main(argv=None):
     if args.variant: return child(args)
     variants = [v for v in args.variants.split(',') if v]
     if bad := [v for v in variants if v not in VARIANTS]: sys.exit(f"unknown variants {bad}; choose from {VARIANTS}")
-    gflops = matmul_gflops(args.threads)
-    results = {}
+    seeds = [int(s) for s in args.seeds.split(',')]
+    mm = matmul_gflops(args.threads)
+    results, runs = {}, []
     passthrough = [a for a in (argv if argv is not None else sys.argv[1:])]
     for r in range(args.repeat):
-        for v in variants:
-            with tempfile.NamedTemporaryFile(suffix='.json', delete=False) as f: out = f.name
-            cmd = [sys.executable, __file__, *passthrough, '--variant', v, '--child-out', out]
-            subprocess.run(cmd, check=True)
-            res = json.loads(Path(out).read_text()); os.unlink(out)
-            print(f"  run {r + 1}/{args.repeat} {v:9s}: train {res['train_s']:.1f} s, {res['sent_per_s']:.1f} sent/s, "
-                  f"F1 {res['f1']:.4f}, peak RSS {res['peak_rss_train_mb']:.0f} MB", flush=True)
-            if v not in results or res['train_s'] < results[v]['train_s']: results[v] = res
-    gflops = max(gflops, matmul_gflops(args.threads)) # before and after: the best
+        for seed in seeds:
+            for v in variants:
+                if v == 'article' and seed != seeds[0]: continue
+                with tempfile.NamedTemporaryFile(suffix='.json', delete=False) as f: out = f.name
+                cmd = [sys.executable, __file__, *passthrough, '--seed', str(seed), '--variant', v, '--child-out', out]
+                subprocess.run(cmd, check=True)
+                res = json.loads(Path(out).read_text()); os.unlink(out)
+                print(f"  run {r + 1}/{args.repeat} seed {seed} {v:13s}: train {res['train_s']:.1f} s, {res['sent_per_s']:.1f} sent/s, "
+                      f"F1 {res['f1']:.4f}, peak RSS {res['peak_rss_train_mb']:.0f} MB", flush=True)
+                runs.append({k: x for k, x in res.items() if k != 'lengths'})
+                if v not in results or res['train_s'] < results[v]['train_s']: results[v] = res
+    mm = {k: max(x, matmul_gflops(args.threads)[k]) for k, x in mm.items()} # before and after: the best
+    gflops = max(mm.values())
+    for v, res in results.items(): # F1 over seeds (the fastest run's own F1 stays in the per-run list)
+        per_seed = {x['seed']: x for x in runs if x['variant'] == v} # runs are deterministic per seed; repeats only time
+        f1s = [x['f1'] for x in per_seed.values()]
+        res['f1_runs'], res['f1_mean'], res['f1_sd'] = f1s, float(sum(f1s) / len(f1s)), float((sum((f - sum(f1s) / len(f1s)) ** 2 for f in f1s) / max(len(f1s) - 1, 1)) ** .5)
+        res['lenient_f1_mean'] = float(sum(x['lenient_f1'] for x in per_seed.values()) / len(f1s))
+        res['peak_rss_train_mb'] = max(x['peak_rss_train_mb'] for x in runs if x['variant'] == v)
     shape = model_shape(args.model)
     for v, res in results.items():
         lengths = res.pop('lengths')
@@ -241,19 +259,19 @@ def main(argv=None):
     ratios = {f'ftnb_over_{v}': base['sent_per_s'] / r['sent_per_s'] for v, r in results.items() if base and v != 'ftnb'}
     meta = dict(date=datetime.now(timezone.utc).isoformat(timespec='seconds'), machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
                 threads=args.threads, torch=__import__('torch').__version__, transformers=__import__('transformers').__version__,
-                args={k: v for k, v in vars(args).items() if k not in ('variant', 'child_out')}, matmul_gflops=gflops, model=shape)
-    print(f"\n{meta['date']}  {meta['machine']}, {args.threads} threads; fp32 matmul {gflops:.1f} GFLOP/s")
+                args={k: v for k, v in vars(args).items() if k not in ('variant', 'child_out', 'seed')}, matmul_gflops=mm, model=shape)
+    print(f"\n{meta['date']}  {meta['machine']}, {args.threads} threads; fp32 matmul " + ', '.join(f"{k} {x:.1f}" for k, x in mm.items()) + " GFLOP/s")
     print(f"model: {shape['non_embedding_params'] / 1e6:.1f} M non-embedding parameters, {shape['layers']} layers, d={shape['d_model']}")
-    print(f"{args.n} sentences x {args.epochs} epoch(s), batch {args.bs}, lr {args.lr}, seed {args.seed}\n")
-    hdr = f"{'variant':28s} {'train s':>8s} {'sent/s':>7s} {'tok/s':>7s} {'pad eff':>7s} {'RSS MB':>7s} {'F1':>6s} {'len F1':>6s} {'eval s':>6s} {'GFLOP/s':>7s} {'of mm':>6s} {'ft-nb x':>7s}"
+    print(f"{args.n} sentences x {args.epochs} epoch(s), batch {args.bs}, lr {args.lr}, seeds {args.seeds} (F1: mean over seeds)\n")
+    hdr = f"{'variant':28s} {'train s':>8s} {'sent/s':>7s} {'tok/s':>7s} {'pad eff':>7s} {'RSS MB':>7s} {'F1':>6s} {'+-':>6s} {'len F1':>6s} {'eval s':>6s} {'GFLOP/s':>7s} {'of mm':>6s} {'ft-nb x':>7s}"
     print(hdr)
     for v, r in results.items():
         ratio = base['sent_per_s'] / r['sent_per_s'] if base else float('nan')
         print(f"{LABELS[v]:28s} {r['train_s']:8.1f} {r['sent_per_s']:7.1f} {r['real_tok_per_s']:7.0f} {r['padding_eff']:7.3f} "
-              f"{r['peak_rss_train_mb']:7.0f} {r['f1']:6.4f} {r['lenient_f1']:6.4f} {r['eval_s']:6.1f} {r['achieved_gflops']:7.1f} "
+              f"{r['peak_rss_train_mb']:7.0f} {r['f1_mean']:6.4f} {r['f1_sd']:6.4f} {r['lenient_f1_mean']:6.4f} {r['eval_s']:6.1f} {r['achieved_gflops']:7.1f} "
               f"{r['fraction_of_matmul']:6.1%} {ratio:7.2f}")
     out = Path(args.out); out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(dict(meta=meta, results=results, ratios=ratios), indent=1))
+    out.write_text(json.dumps(dict(meta=meta, results=results, ratios=ratios, runs=runs), indent=1))
     if not args.no_plot: plot(results, out.with_suffix('.png'))
     print(f"\nwrote {out}" + ('' if args.no_plot else f" and {out.with_suffix('.png')}"))
 

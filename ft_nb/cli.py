@@ -61,6 +61,9 @@ def parser()->argparse.ArgumentParser:
     pr = sub.add_parser('predict', help="tag raw text lines, JSON lines out", epilog=_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     pr.add_argument('--model', required=True, help="a folder written by ft-nb train"); pr.add_argument('--input', default='-', help="a text file, one text per line, or - for standard input (default)")
     pr.add_argument('--bs', type=int, default=32, help="batch size (default 32)"); pr.add_argument('--aggregation', choices=['first', 'mean', 'max'], default='first', help="how subword predictions make a word's (default first)")
+    pr.add_argument('--words', choices=['conll', 'tokenizer'], default='conll', help="split text into words by CoNLL's rule (default), or where the model's tokenizer cuts, as transformers' pipeline does")
+    pr.add_argument('--int8', action='store_true', help="dynamic int8 linear layers: faster on the CPU, tags may differ slightly")
+    pr.add_argument('--no-fast', action='store_true', help="plain nn.Linear layers instead of oneDNN's (see ft_nb.fastlinear)")
     return p
 
 # %% ../nbs/11_cli.ipynb #e09ae93c
@@ -92,7 +95,9 @@ def _lines(path:str):
 def _predict(args)->int:
     from ft_nb.inference import Predictor
     if args.input != '-' and not Path(args.input).exists(): raise DataError(f"{args.input}: no such file")
-    pred, chunk = Predictor.from_folder(args.model, batch_size=args.bs, aggregation=args.aggregation), []
+    pred = Predictor.from_folder(args.model, batch_size=args.bs, aggregation=args.aggregation, words=args.words,
+                                 fast=not args.no_fast, quantize='int8' if args.int8 else None)
+    chunk = []
     def flush():
         for text, res in zip(chunk, pred(chunk)): print(json.dumps({'text': text} | (res if isinstance(res, dict) else {'entities': res}), ensure_ascii=False))
         chunk.clear()

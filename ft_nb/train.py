@@ -21,6 +21,7 @@ from .data.align import Aligner
 from .data.load import train_valid_loaders, make_loader
 from .models import TaskModel, token_classifier, sequence_classifier, load_tokenizer, save_model
 from .learner import Learner, Callback, adamw, DeviceCB, MetricsCB, ProgressCB
+from .fastlinear import FastLinearCB
 from .callbacks.schedule import ScheduleCB, GradClipCB
 from .callbacks.checkpoint import EarlyStoppingCB, SaveBestCB, CheckpointCB, resume
 from .metrics import EntityScorer, ClassificationScorer, format_report, plot_tag_confusion, plot_f1
@@ -168,9 +169,9 @@ def _read_ner(cfg:TrainConfig)->dict:
     return {k: read_conll(p) for k, p in paths.items() if p}
 
 def _learner(cfg:TrainConfig, out:Path, model, train_dl, valid_dl, metric)->Learner:
-    "A Learner with the training callbacks, early stopping and best checkpoint on `metric`'s score (higher is better)."
+    "A Learner with the training callbacks (oneDNN linear layers on the CPU, schedule, clipping, metrics, progress), early stopping and best checkpoint on `metric`'s score."
     ckpt = CheckpointCB(out/'checkpoint', every_n_steps=200)
-    cbs = [DeviceCB(), ScheduleCB('linear', cfg.warmup), GradClipCB(cfg.max_norm), MetricsCB(metric), ProgressCB(plot_path=out/'progress.png'),
+    cbs = [DeviceCB(), FastLinearCB(), ScheduleCB('linear', cfg.warmup), GradClipCB(cfg.max_norm), MetricsCB(metric), ProgressCB(plot_path=out/'progress.png'),
            EarlyStoppingCB(metric.name, 'max', patience=cfg.patience), SaveBestCB(out/'checkpoint'/'best.safetensors', metric.name, 'max'),
            ckpt, InterruptCB(ckpt)]
     learn = Learner(model, train_dl, valid_dl, cfg.lr, cbs, opt_func=partial(adamw, weight_decay=cfg.weight_decay, layer_decay=cfg.layer_decay))

@@ -72,6 +72,21 @@ def test_predict_one_json_line_per_input_line(ner_model, work):
     piped = run('ft-nb', 'predict', '--model', str(out), input='Rome is big\n')
     assert piped.returncode == 0 and json.loads(piped.stdout)['text'] == 'Rome is big'
 
+def test_predict_options_words_int8_and_plain_linear(ner_model, work):
+    "--words tokenizer, --int8 and --no-fast each give a valid line; oneDNN's linear layers change no tag."
+    out, _ = ner_model
+    text = "Peter O'Brien flew to Chester-le-Street"
+    outs = {}
+    for flags in ([], ['--words', 'tokenizer'], ['--int8'], ['--no-fast']):
+        res = ft_nb('predict', '--model', str(out), *flags, input=text + '\n')
+        assert res.returncode == 0, (flags, res.stderr[-2000:])
+        o = json.loads(res.stdout); outs[' '.join(flags)] = o['entities']
+        for e in o['entities']: assert text[e['start']:e['end']] == e['text']
+    spans = lambda ents: [(e['start'], e['end'], e['label']) for e in ents]
+    assert spans(outs['--no-fast']) == spans(outs['']) # oneDNN or not: the same tags
+    bad = ft_nb('predict', '--model', str(out), '--words', 'spaces', input='x\n')
+    assert bad.returncode == 2 and "invalid choice: 'spaces'" in bad.stderr
+
 def test_classification_train_eval_predict(work):
     out = work/'cls-model'
     res = ft_nb('train', '--task', 'cls', '--train', str(work/'train.tsv'), '--valid', str(work/'valid.tsv'), '--model', str(work/'tiny'),
