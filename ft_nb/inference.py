@@ -20,7 +20,7 @@ from .data.load import PadCollator
 from .data.conll import to_iob2
 from .models import TaskModel, load_model, load_tokenizer
 from .metrics import spans
-from .fastlinear import use_fast_linear, FastLinear, onednn_available
+from .fastlinear import use_fast_linear, pack_linears, FastLinear, onednn_available
 
 # %% auto #0
 __all__ = ['split_words', 'tokenizer_words', 'quantize_int8', 'Predictor']
@@ -95,6 +95,7 @@ class Predictor:
         self.collate = PadCollator(tokenizer.pad_token_id)
         self.model.to(self.device)
         use_fast_linear(self.model, fast and self.device.type == 'cpu') # `fast=False` puts back plain `nn.Linear` layers
+        pack_linears(self.model)
 
 # %% ../nbs/08_inference.ipynb #761f7046
 @patch

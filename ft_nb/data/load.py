@@ -83,10 +83,12 @@ class BucketBatchSampler(Sampler):
                  bucket_batches:int=50, # batches sorted together per chunk; 1 gives plain random batches
                  seed:int=0, # the base seed; the epoch is added to it
                  num_replicas:int=1, rank:int=0, # how many processes share the data, and which one this is
-                 drop_last:bool=False): # drop the items left over after the last full step
+                 drop_last:bool=False, # drop the items left over after the last full step
+                 longest_first:bool=True): # start each epoch with the step that holds the longest item
         if not 0 <= rank < num_replicas: raise ValueError(f"rank {rank} is not in 0..{num_replicas - 1}")
         self.lengths, self.batch_size, self.shuffle, self.bucket_batches = np.asarray(lengths), batch_size, shuffle, bucket_batches
         self.seed, self.num_replicas, self.rank, self.drop_last, self.epoch = seed, num_replicas, rank, drop_last, 0
+        self.longest_first = longest_first
 
 # %% ../../nbs/02d_data.load.ipynb #a800fbfb
 @patch
@@ -122,7 +124,11 @@ def steps(self:BucketBatchSampler)->list[list[np.ndarray]]:
     full = len(order) // step * step
     steps = [np.split(s, R) for s in np.split(order[:full], full // step)] if full else []
     if len(order) > full: steps.append(np.array_split(np.resize(order[full:], max(len(order) - full, R)), R))
-    return [steps[i] for i in torch.randperm(len(steps), generator=g)] if self.shuffle else steps
+    if not self.shuffle: return steps
+    steps = [steps[i] for i in torch.randperm(len(steps), generator=g)]
+    if self.longest_first and steps: # the largest activations first: memory is sized once, and an out-of-memory error comes at step 1
+        steps.insert(0, steps.pop(max(range(len(steps)), key=lambda i: max(self.lengths[b].max() for b in steps[i]))))
+    return steps
 
 # %% ../../nbs/02d_data.load.ipynb #c5b60829
 @patch
