@@ -235,8 +235,8 @@ def main(argv=None):
                 if v == 'article' and seed != seeds[0]: continue
                 with tempfile.NamedTemporaryFile(suffix='.json', delete=False) as f: out = f.name
                 cmd = [sys.executable, __file__, *passthrough, '--seed', str(seed), '--variant', v, '--child-out', out]
-                subprocess.run(cmd, check=True)
-                res = json.loads(Path(out).read_text()); os.unlink(out)
+                t = time.perf_counter(); subprocess.run(cmd, check=True)
+                res = json.loads(Path(out).read_text()) | {'wall_s': time.perf_counter() - t}; os.unlink(out)
                 print(f"  run {r + 1}/{args.repeat} seed {seed} {v:13s}: train {res['train_s']:.1f} s, {res['sent_per_s']:.1f} sent/s, "
                       f"F1 {res['f1']:.4f}, peak RSS {res['peak_rss_train_mb']:.0f} MB", flush=True)
                 runs.append({k: x for k, x in res.items() if k != 'lengths'})

@@ -29,7 +29,9 @@ def linear_gflops(fn, # called as fn(x, weight, bias)
     return 2 * m * k * n / best / 1e9
 
 # %% ../nbs/04a_fastlinear.ipynb #3117779e
-os.environ.setdefault('ONEDNN_PRIMITIVE_CACHE_CAPACITY', '16') # per-shape kernels and their scratch memory: see above
+# oneDNN caches a kernel, with its scratch memory, per shape (1,024 by default); dynamic padding makes a new shape nearly
+# every batch, which cost 150-250 MB of peak memory in training. Read when oneDNN builds its first kernel.
+os.environ.setdefault('ONEDNN_PRIMITIVE_CACHE_CAPACITY', '16')
 
 def onednn_linear(x, weight, bias=None):
     "x @ weight.T + bias for a 2-D float32 CPU `x`, through oneDNN (`weight` dense, or packed by `pack_weight`)."
