@@ -35,7 +35,7 @@ def split_words(text:str)->list[tuple[str,int,int]]: # (word, start, end) with `
 # %% ../nbs/08_inference.ipynb #2d885b49
 def tokenizer_words(tokenizer, texts:list[str])->list[list[tuple[str,int,int]]]:
     "Words of each text where `tokenizer`'s own pre-tokenizer cuts them, as (word, start, end)."
-    enc, out = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True), []
+    enc, out = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True, verbose=False), [] # no length warning: not for the model
     for i, text in enumerate(texts):
         span = {}
         for w, (s, e) in zip(enc.word_ids(i), enc['offset_mapping'][i]):
