@@ -88,8 +88,8 @@ class Predictor:
         if words not in ('conll', 'tokenizer'): raise ValueError(f"words must be 'conll' or 'tokenizer', not {words!r}")
         self.tokenizer, self.device, self.words = tokenizer, default_device(device), words
         self.model = (quantize_int8(model) if _check_quantize(quantize, self.device) else model).eval()
-        self.task = task or next(iter(model.heads))
-        self.head = model.heads[self.task]
+        self.task = task or next(iter(self.model.heads))
+        self.head = self.model.heads[self.task]
         self.labels, self.batch_size, self.aggregation, self.chunk_size = self.head.labels, batch_size, aggregation, chunk_size
         self.aligner = Aligner(tokenizer, max_len=max_len, stride=stride)
         self.collate = PadCollator(tokenizer.pad_token_id)
