@@ -20,7 +20,7 @@ from .data.load import PadCollator
 from .data.conll import to_iob2
 from .models import TaskModel, load_model, load_tokenizer
 from .metrics import spans
-from .fastlinear import use_fast_linear, pack_linears, FastLinear, onednn_available
+from .fastlinear import use_fast_linear, pack_linears
 
 # %% auto #0
 __all__ = ['split_words', 'tokenizer_words', 'quantize_int8', 'Predictor']
@@ -37,11 +37,14 @@ def tokenizer_words(tokenizer, texts:list[str])->list[list[tuple[str,int,int]]]:
     "Words of each text where `tokenizer`'s own pre-tokenizer cuts them, as (word, start, end)."
     enc, out = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True, verbose=False), [] # no length warning: not for the model
     for i, text in enumerate(texts):
-        span = {}
+        span = {} # word id -> (start of its first token, end of its last)
         for w, (s, e) in zip(enc.word_ids(i), enc['offset_mapping'][i]):
-            if w is not None: span[w] = (min(span.get(w, (s, e))[0], s), max(span.get(w, (s, e))[1], e))
-        starts = {w: s + len(text[s:e]) - len(text[s:e].lstrip()) for w, (s, e) in span.items()} # byte-level BPE offsets may take in the space before
-        out.append([(text[starts[w]:e], starts[w], e) for w, (s, e) in span.items() if starts[w] < e])
+            if w is not None: span[w] = (span.get(w, (s, e))[0], e)
+        words = []
+        for s, e in span.values():
+            s += len(text[s:e]) - len(text[s:e].lstrip()) # byte-level BPE offsets may take in the space before
+            if s < e: words.append((text[s:e], s, e))
+        out.append(words)
     return out
 
 # %% ../nbs/08_inference.ipynb #14a5109c
