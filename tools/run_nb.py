@@ -1,0 +1,26 @@
+#!/usr/bin/env python
+"""Execute notebooks in place so that they are committed with their outputs.
+
+Cells flagged `#| slow`, `#| notest` or `#| eval: false` are not run: they keep the outputs they have (a real training run's
+saved figures stay). Stops at the first failing cell. Run from the repository root, then `nbdev-clean`:
+`python tools/run_nb.py nbs/01_math.ipynb [more.ipynb ...]`."""
+import os, re, sys, time
+from pathlib import Path
+from execnb.shell import CaptureShell, read_nb, write_nb
+
+SKIP = re.compile(r'^\s*#\|\s*(slow|notest|eval:\s*false)\b', re.M)
+
+def skip(cell)->bool: return cell.cell_type == 'code' and bool(SKIP.search(cell.source))
+
+def run(path:Path):
+    nb, cwd = read_nb(path), os.getcwd()
+    os.chdir(path.parent) # as nbdev-test runs them
+    try:
+        t = time.perf_counter()
+        CaptureShell().run_all(nb, exc_stop=True, preproc=skip)
+        print(f'{path}: ran in {time.perf_counter() - t:.1f}s')
+    finally: os.chdir(cwd)
+    write_nb(nb, path)
+
+if __name__ == '__main__':
+    for p in sys.argv[1:]: run(Path(p).resolve())
