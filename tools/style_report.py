@@ -25,7 +25,9 @@ def _definitions(src):
             names.append(node.name)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
                 'patch' in ast.unparse(d) for d in node.decorator_list):
-            names.append(node.name)
+            # a patched method is tested when a test names it or its class
+            cls = node.args.args[0].annotation if node.args.args else None
+            names.append(node.name + ('|' + ast.unparse(cls) if cls is not None else ''))
     return names
 
 def _code_lines(src): return [l for l in src.splitlines() if l.strip() and not l.lstrip().startswith('#|')]
@@ -37,13 +39,15 @@ def report(nb):
         longest = max([longest] + [len(l) for l in src.splitlines()])
         if not _is_export(src): continue
         sizes.append(len(_code_lines(src)))
-        for name in _definitions(src):
+        for entry in _definitions(src):
             defs += 1
+            name, *alts = entry.split('|')
             later = []
             for s in cells[i+1:]:
                 if _is_export(s) and _definitions(s) and name not in s: break
                 later.append(s)
-            if any(TEST.search(s) and re.search(rf'\b{re.escape(name)}\b', s) for s in later): tested += 1
+            if any(TEST.search(s) and any(re.search(rf'\b{re.escape(n)}\b', s) for n in [name, *alts]) for s in later):
+                tested += 1
             elif '--untested' in sys.argv: print(f'  untested: {nb.name}: {name}')
     return sizes, defs, tested, longest
 
