@@ -6,15 +6,14 @@ Docs: https://ft-nb.github.io/ft-nb/crf.html.md"""
 
 # %% ../nbs/03a_crf.ipynb #f77f744f
 from __future__ import annotations
-from typing import NamedTuple
 import torch
 from torch import nn
 from fastcore.basics import patch
 from .core import IGNORE_INDEX
 
 # %% auto #0
-__all__ = ['FORBIDDEN', 'path_score', 'log_partition', 'viterbi', 'pack_words', 'unpack_words', 'Constraints',
-           'allowed_transitions', 'CRF']
+__all__ = ['FORBIDDEN', 'path_score', 'log_partition', 'viterbi', 'pack_words', 'unpack_words', 'CRF', 'Constraints',
+           'allowed_transitions']
 
 # %% ../nbs/03a_crf.ipynb #de436f0e
 def path_score(emissions:torch.Tensor, # (B, L, C) emission scores, sentences left-aligned
@@ -97,33 +96,9 @@ def unpack_words(y:torch.Tensor, # (B, L, ...) packed values, e.g. decoded tags
     out[mask] = y[packed_mask]
     return out
 
-# %% ../nbs/03a_crf.ipynb #bf86a6bb
-_SCHEMES = {'IOB2': ('BI', 'I', ''), 'BIOES': ('BIES', 'IE', 'BI')} # prefixes; those that continue; those that leave open
-
-def _parse_tag(label:str, scheme:str)->tuple[str,str]:
-    "(prefix, entity type) of a tag, ('O', '') for O."
-    if label == 'O': return 'O', ''
-    prefix, sep, typ = label.partition('-')
-    if not sep or not typ or prefix not in _SCHEMES[scheme][0]: raise ValueError(f"{label!r} is not an {scheme} tag")
-    return prefix, typ
-
-# %% ../nbs/03a_crf.ipynb #26201ff3
-class Constraints(NamedTuple):
-    "What a tagging scheme allows: transitions between tags, first tags and last tags."
-    transitions: torch.Tensor # (C, C) bool, [i, j] True when tag j may follow tag i
-    start: torch.Tensor # (C,) bool, True for tags a sentence may start with
-    end: torch.Tensor # (C,) bool, True for tags a sentence may end with
-
-def allowed_transitions(labels, # the tags in id order: a list of strings or a `LabelVocab`
-                        scheme:str='IOB2', # 'IOB2' or 'BIOES'
-                       )->Constraints:
-    "The transitions, first tags and last tags that `scheme` allows between `labels`."
-    if scheme not in _SCHEMES: raise ValueError(f"scheme must be one of {list(_SCHEMES)}, not {scheme!r}")
-    _, cont, opn = _SCHEMES[scheme]
-    tags = [_parse_tag(l, scheme) for l in getattr(labels, 'labels', labels)]
-    follows = lambda a, b: a[0] in 'BI' and a[1] == b[1] if b[0] in cont else a[0] not in opn
-    return Constraints(torch.tensor([[follows(a, b) for b in tags] for a in tags]),
-                       torch.tensor([p not in cont for p, _ in tags]), torch.tensor([p not in opn for p, _ in tags]))
+# %% ../nbs/03a_crf.ipynb #e2e754ac
+from .tags import Constraints, allowed_transitions # the rules of the scheme, shared with the constrained decoder
+_all_ = ['Constraints', 'allowed_transitions']
 
 # %% ../nbs/03a_crf.ipynb #4b66006f
 FORBIDDEN = -1e4 # the score of a forbidden transition in training: exp() of it is 0, yet gradients stay finite
