@@ -9,76 +9,36 @@ from __future__ import annotations
 import html, random, zlib
 from collections import Counter
 import numpy as np
-import pandas as pd
-import matplotlib.pyplot as plt
 import torch
 from fastcore.basics import patch
-from seqeval.metrics import classification_report
-from seqeval.metrics.sequence_labeling import get_entities
 from seqeval.scheme import IOB2, IOBES
 from .core import IGNORE_INDEX
 from .data.core import LabelVocab, sorted_labels
 
 # %% auto #0
-__all__ = ['ERROR_KINDS', 'spans', 'seqeval_report', 'entity_counts', 'scores_from_counts', 'corrupt_tags', 'tags_from_ids',
-           'span_errors', 'EntityScorer', 'format_report', 'ClassificationScorer', 'plot_confusion',
-           'plot_tag_confusion', 'plot_type_confusion', 'plot_f1', 'entity_errors', 'error_counts', 'Highlighted',
-           'highlight', 'highlight_errors', 'token_accuracy', 'token_vs_entity']
+__all__ = ['ERROR_KINDS', 'seqeval_report', 'entity_counts', 'scores_from_counts', 'corrupt_tags', 'tags_from_ids', 'span_errors',
+           'EntityScorer', 'format_report', 'ClassificationScorer', 'plot_confusion', 'plot_tag_confusion',
+           'plot_type_confusion', 'plot_f1', 'entity_errors', 'error_counts', 'Highlighted', 'highlight',
+           'highlight_errors', 'token_accuracy', 'token_vs_entity', 'spans']
 
-# %% ../nbs/07_metrics.ipynb #a6339e17
-_SCHEMES = {'IOB2': IOB2, 'IOBES': IOBES, 'BIOES': IOBES}
-
-def _scheme(name:str)->str:
-    "The canonical name of tagging scheme `name`."
-    if str(name).upper() not in _SCHEMES: raise ValueError(f"scheme must be one of {sorted(_SCHEMES)}, not {name!r}")
-    return 'IOB2' if str(name).upper() == 'IOB2' else 'IOBES'
-
-def _split_tag(tag:str, prefixes:str, i:int)->tuple[str, str]:
-    "The prefix and entity type of `tag`, the word's position `i` only for the message."
-    if tag == 'O': return 'O', ''
-    prefix, sep, typ = str(tag).partition('-')
-    if not (sep and typ and len(prefix) == 1 and prefix in prefixes):
-        raise ValueError(f"tag {tag!r} at word {i} is not one of O, {', '.join(p + '-TYPE' for p in prefixes if p != 'O')}")
-    return prefix, typ
-
-# %% ../nbs/07_metrics.ipynb #da0fcf4b
-def _iob2_spans(tags)->set[tuple[str, int, int]]:
-    "Strict IOB2 entities: `B-X` and the `I-X` after it."
-    found, start, typ = set(), None, None
-    for i, tag in enumerate([*tags, 'O']):
-        prefix, t = _split_tag(tag, 'BIO', i)
-        if start is not None and not (prefix == 'I' and t == typ): found.add((typ, start, i)); start = None
-        if prefix == 'B': start, typ = i, t
-    return found
-
-# %% ../nbs/07_metrics.ipynb #62cae8c5
-def _bioes_spans(tags)->set[tuple[str, int, int]]:
-    "Strict BIOES entities: `S-X`, or `B-X I-X… E-X`."
-    found, start, typ = set(), None, None
-    for i, tag in enumerate(tags):
-        prefix, t = _split_tag(tag, 'BIOES', i)
-        if start is not None and not (prefix in 'IE' and t == typ): start = None # broken off: no entity
-        if prefix == 'S': found.add((t, i, i + 1))
-        elif prefix == 'B': start, typ = i, t
-        elif prefix == 'E' and start is not None: found.add((typ, start, i + 1)); start = None
-    return found
-
-def spans(tags:list[str], # one tag per word
-          scheme:str='IOB2', # 'IOB2', or 'BIOES' (alias 'IOBES')
-         )->set[tuple[str, int, int]]: # (type, start, end), `end` excluded
-    "The entities of a tag sequence under strict decoding."
-    return _iob2_spans(tags) if _scheme(scheme) == 'IOB2' else _bioes_spans(tags)
+# %% ../nbs/07_metrics.ipynb #becb53c2
+from .tags import scheme_name, spans, lenient_spans # the tag rules, derived in the tags chapter
+_all_ = ['spans']
 
 # %% ../nbs/07_metrics.ipynb #6be50def
+_SEQEVAL = {'IOB2': IOB2, 'BIOES': IOBES} # seqeval's scheme classes
+
 def seqeval_report(gold_seqs:list[list[str]], # gold tags per word, one list per sentence
                    pred_seqs:list[list[str]], # predicted tags, same shape
                    mode:str|None='strict', # 'strict', or `None` for conlleval-style lenient matching
                    scheme:str='IOB2', # the tagging scheme for strict mode
                   )->pd.DataFrame:
     "`seqeval`'s classification report as a DataFrame: precision, recall, F1 and support per type and averaged."
+    import pandas as pd
+    from seqeval.metrics import classification_report # it imports scikit-learn: only when asked
     if mode not in ('strict', None): raise ValueError(f"mode must be 'strict' or None (lenient), not {mode!r}")
     rep = classification_report([list(s) for s in gold_seqs], [list(s) for s in pred_seqs], mode=mode,
-                                scheme=_SCHEMES[_scheme(scheme)], output_dict=True, zero_division=0)
+                                scheme=_SEQEVAL[scheme_name(scheme, tuple(_SEQEVAL))], output_dict=True, zero_division=0)
     return pd.DataFrame(rep).T.rename(columns={'f1-score': 'f1'}).astype({'support': int})
 
 # %% ../nbs/07_metrics.ipynb #712fdc17
@@ -112,6 +72,7 @@ def scores_from_counts(correct:Counter, # correct entities per type
                        support:Counter, # gold entities per type
                       )->pd.DataFrame:
     "Precision, recall, F1 and counts per type, then micro, macro and support-weighted averages."
+    import pandas as pd
     types = sorted(set(predicted) | set(support))
     c, n_p, n_s = (np.array([float(cnt[t]) for t in types]) for cnt in (correct, predicted, support))
     p, r, f = _prf(c, n_p, n_s)
@@ -121,6 +82,7 @@ def scores_from_counts(correct:Counter, # correct entities per type
 # %% ../nbs/07_metrics.ipynb #33fc1c2a
 def _averages(df:pd.DataFrame)->pd.DataFrame:
     "The micro, macro and weighted average rows of a per-type score table."
+    import pandas as pd
     tot = df[['support', 'predicted', 'correct']].sum()
     micro = _prf(*(np.array([float(tot[k])]) for k in ('correct', 'predicted', 'support')))
     macro = [df[k].mean() if len(df) else 0. for k in ('precision', 'recall', 'f1')]
@@ -198,7 +160,7 @@ class EntityScorer:
     "Counts for entity-level scores, updated batch by batch; memory independent of the number of sentences."
     def __init__(self, scheme:str='IOB2', # the tagging scheme of gold and predicted tags
                  labels:LabelVocab|list[str]|None=None): # the label of each id, to update with id tensors
-        self.scheme, self.labels = _scheme(scheme), None if labels is None else _labels_of(labels)
+        self.scheme, self.labels = scheme_name(scheme, ('IOB2', 'BIOES')), None if labels is None else _labels_of(labels)
         self.strict, self.lenient = ({k: Counter() for k in ('correct', 'predicted', 'support')} for _ in range(2))
         self.tags, self.types, self.errors = Counter(), Counter(), Counter() # (gold, pred) pairs; error kinds
         self.n_sentences = self.n_words = 0
@@ -232,7 +194,7 @@ def _add_sentence(self:EntityScorer, g:list[str], p:list[str]):
     "Count one sentence into every counter."
     gs, ps = spans(g, self.scheme), spans(p, self.scheme)
     _tally(self.strict, gs, ps)
-    _tally(self.lenient, set(get_entities(g)), set(get_entities(p)))
+    _tally(self.lenient, lenient_spans(g), lenient_spans(p))
     self.tags.update(zip(g, p))
     by_gold, by_pred = {s[1:]: s[0] for s in gs}, {s[1:]: s[0] for s in ps}
     self.types.update((by_gold.get(b, 'spurious'), by_pred.get(b, 'missed')) for b in by_gold.keys() | by_pred.keys())
@@ -315,6 +277,7 @@ def compute(self:ClassificationScorer)->pd.DataFrame:
 @patch
 def confusion(self:ClassificationScorer)->pd.DataFrame:
     "The confusion matrix with class names: rows gold, columns predicted (both axes named 'class')."
+    import pandas as pd
     return pd.DataFrame(self.matrix, index=pd.Index(self.labels, name='class'), columns=pd.Index(self.labels, name='class'))
 
 @patch
@@ -326,6 +289,7 @@ def summary(self:ClassificationScorer)->dict[str, float]:
 # %% ../nbs/07_metrics.ipynb #dcc5074c
 def _matrix(pairs:Counter, rows:list, cols:list)->pd.DataFrame:
     "A gold × predicted table of the counts in `pairs`, keyed by (row, column)."
+    import pandas as pd
     m = pd.DataFrame(0, index=pd.Index(rows, name='gold'), columns=pd.Index(cols, name='predicted'))
     for (r, c), n in pairs.items(): m.loc[r, c] = n
     return m
@@ -353,6 +317,7 @@ def plot_confusion(matrix:pd.DataFrame, # counts, rows gold and columns predicte
                    normalize:bool=True, # divide each row by its total
                   )->plt.Figure:
     "A labelled heat map of a confusion table."
+    import matplotlib.pyplot as plt
     vals = matrix.to_numpy(float) / (np.maximum(matrix.to_numpy().sum(1, keepdims=True), 1) if normalize else 1)
     fig, ax = plt.subplots(figsize=(2 + .6 * matrix.shape[1], 1.5 + .45 * matrix.shape[0]))
     im = ax.imshow(vals, cmap='Blues', vmin=0, vmax=1 if normalize else None)
@@ -378,6 +343,7 @@ def plot_type_confusion(scorer:EntityScorer)->plt.Figure:
 def plot_f1(reports:pd.DataFrame|dict[str, pd.DataFrame], # a report, or several by name
             title:str='F1 per entity type')->plt.Figure:
     "Horizontal F1 bars per type, one bar per report, the micro-F1 of each in the legend."
+    import matplotlib.pyplot as plt
     reports = reports if isinstance(reports, dict) else {'F1': reports}
     first, h = next(iter(reports.values())), .8 / len(reports)
     types = [t for t in first.index if not t.endswith(' avg')]
@@ -407,6 +373,7 @@ def entity_errors(gold_seqs:list[list[str]], # gold tags per word, one list per 
                   scheme:str='IOB2', window:int=5, # words of context either side
                  )->pd.DataFrame:
     "Every wrong entity: sentence, kind, gold and predicted entity with their words, and the context."
+    import pandas as pd
     _check_pair(gold_seqs, words_seqs); _check_pair(gold_seqs, pred_seqs)
     rows = [dict(sentence=i, kind=kind, gold=ge, pred=pe, gold_words=_words(w, ge), pred_words=_words(w, pe),
                  context=_context(w, min(s[1] for s in (ge, pe) if s), max(s[2] for s in (ge, pe) if s), window))
@@ -418,6 +385,7 @@ def entity_errors(gold_seqs:list[list[str]], # gold tags per word, one list per 
 def error_counts(errors:pd.DataFrame, # from `entity_errors`
                 )->pd.DataFrame:
     "Errors by kind (rows) and type (columns: the gold entity's type, the predicted one's for false positives), with totals."
+    import pandas as pd
     typ = [(g or p)[0] for g, p in zip(errors.gold, errors.pred)]
     t = pd.crosstab(pd.Series(errors.kind.tolist(), name='kind'), pd.Series(typ, name='type'), margins=True, margins_name='total') if len(errors) else pd.DataFrame({'total': []})
     return t.reindex([*ERROR_KINDS, 'total'], fill_value=0)
@@ -484,6 +452,7 @@ def token_vs_entity(gold_seqs:list[list[str]], pred_seqs:list[list[str]],
                     pad_to:int|None=None, # also report token accuracy with padding to this length counted
                     scheme:str='IOB2')->pd.Series:
     "The article's token accuracies beside entity-level micro-F1, strict and lenient, for the same predictions."
+    import pandas as pd
     s = EntityScorer(scheme).update(gold_seqs, pred_seqs).summary()
     out = {'token accuracy, O included': token_accuracy(gold_seqs, pred_seqs)}
     if pad_to: out[f'token accuracy, padding to {pad_to} counted'] = token_accuracy(gold_seqs, pred_seqs, pad_to=pad_to)
