@@ -1,4 +1,4 @@
-"""A linear-chain conditional random field on top of a token classifier: derived, checked against brute force, then used to decode only valid tag sequences.
+"""A linear-chain conditional random field on top of a token classifier: derived, checked by brute force, then used to decode only valid tag sequences.
 
 Docs: https://ft-nb.github.io/ft-nb/crf.html.md"""
 
@@ -67,7 +67,8 @@ def viterbi(emissions:torch.Tensor, mask:torch.Tensor, # as for `log_partition`
 def _as_mask(mask:torch.Tensor)->torch.Tensor:
     "`mask` as bool, after checking it holds only 0 and 1."
     if mask.dtype != torch.bool and ((mask != 0) & (mask != 1)).any():
-        raise ValueError(f"a mask must be bool or 0/1, got the value {mask[(mask != 0) & (mask != 1)][0].item()}; for labels pass `labels != IGNORE_INDEX`")
+        raise ValueError(f"a mask must be bool or 0/1, got the value {mask[(mask != 0) & (mask != 1)][0].item()}; "
+                         "for labels pass `labels != IGNORE_INDEX`")
     return mask.bool()
 
 # %% ../nbs/03a_crf.ipynb #ae4a0e06
@@ -147,7 +148,8 @@ def _check(self:CRF, emissions:torch.Tensor, mask:torch.Tensor, tags:torch.Tenso
     if emissions.dim() != 3 or emissions.shape[-1] != self.num_tags:
         raise ValueError(f"emissions must have shape (batch, length, {self.num_tags}), got {tuple(emissions.shape)}")
     if mask.shape != emissions.shape[:2] or (tags is not None and tags.shape != mask.shape):
-        raise ValueError(f"emissions {tuple(emissions.shape)}, mask {tuple(mask.shape)} and tags {None if tags is None else tuple(tags.shape)} do not fit")
+        shapes = f"emissions {tuple(emissions.shape)}, mask {tuple(mask.shape)} and tags {None if tags is None else tuple(tags.shape)}"
+        raise ValueError(f"{shapes} do not fit")
     mask = _as_mask(mask)
     if (mask[:, 1:] & ~mask[:, :-1]).any(): raise ValueError("mask must be left-aligned: pack the labelled positions with `pack_words`")
     bad = None if tags is None else mask & ((tags < 0) | (tags >= self.num_tags))

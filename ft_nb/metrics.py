@@ -1,4 +1,4 @@
-"""Strict entity-level scores on words, as the research community reports them: reports, streaming counts, confusion matrices, error analysis, and why token accuracy misleads.
+"""Strict entity-level scores on words, as papers report them: reports, streaming counts, confusion matrices, error analysis, and why token accuracy misleads.
 
 Docs: https://ft-nb.github.io/ft-nb/metrics.html.md"""
 
@@ -271,7 +271,8 @@ def update(self:ClassificationScorer,
 @patch
 def compute(self:ClassificationScorer)->pd.DataFrame:
     "Precision, recall, F1 and support per class, with micro, macro and weighted averages."
-    correct, predicted, support = (Counter(dict(zip(self.labels, map(int, v)))) for v in (self.matrix.diagonal(), self.matrix.sum(0), self.matrix.sum(1)))
+    correct, predicted, support = (Counter(dict(zip(self.labels, map(int, v))))
+                                   for v in (self.matrix.diagonal(), self.matrix.sum(0), self.matrix.sum(1)))
     return scores_from_counts(correct, predicted, support).loc[[*self.labels, 'micro avg', 'macro avg', 'weighted avg']]
 
 @patch
@@ -387,7 +388,8 @@ def error_counts(errors:pd.DataFrame, # from `entity_errors`
     "Errors by kind (rows) and type (columns: the gold entity's type, the predicted one's for false positives), with totals."
     import pandas as pd
     typ = [(g or p)[0] for g, p in zip(errors.gold, errors.pred)]
-    t = pd.crosstab(pd.Series(errors.kind.tolist(), name='kind'), pd.Series(typ, name='type'), margins=True, margins_name='total') if len(errors) else pd.DataFrame({'total': []})
+    if not len(errors): return pd.DataFrame({'total': []}).reindex([*ERROR_KINDS, 'total'], fill_value=0)
+    t = pd.crosstab(pd.Series(errors.kind.tolist(), name='kind'), pd.Series(typ, name='type'), margins=True, margins_name='total')
     return t.reindex([*ERROR_KINDS, 'total'], fill_value=0)
 
 # %% ../nbs/07_metrics.ipynb #4884ce0c
@@ -401,7 +403,8 @@ def _mark(words:list[str], found:set, as_html:bool)->str:
     out, starts = list(map(esc, words)), {s: (t, e) for t, s, e in found}
     for s in sorted(starts, reverse=True):
         t, e = starts[s]
-        out[s:e] = [f'<mark style="background:{_color(t)};padding:0 .2em;border-radius:.3em">{" ".join(out[s:e])} <b><small>{esc(t)}</small></b></mark>'
+        out[s:e] = [f'<mark style="background:{_color(t)};padding:0 .2em;border-radius:.3em">'
+                    f'{" ".join(out[s:e])} <b><small>{esc(t)}</small></b></mark>'
                     if as_html else f'[{" ".join(out[s:e])}]{t}']
     return ' '.join(out)
 

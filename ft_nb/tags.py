@@ -1,4 +1,4 @@
-"""The one home of what ft-nb knows about entity tags: parse and check them, convert IOB1, IOB2 and BIOES, repair them, read spans off them, and say which tag may follow which.
+"""The one home of ft-nb's tag rules: check tags, convert IOB1, IOB2 and BIOES, repair them, read entities off them, say which tag may follow which.
 
 Docs: https://ft-nb.github.io/ft-nb/tags.html.md"""
 

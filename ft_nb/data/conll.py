@@ -103,7 +103,8 @@ class ConllReader:
                  lang_prefix:bool=False, # strip a language prefix such as `en:` from every word (WikiANN)
                 ):
         scheme = None if scheme is None else scheme_name(scheme)
-        if to not in ('IOB2', 'BIOES') or sep not in (None, '\t', ' '): raise ValueError(f"to must be 'IOB2' or 'BIOES' and sep None, '\\t' or ' ', not {to!r}, {sep!r}")
+        if to not in ('IOB2', 'BIOES') or sep not in (None, '\t', ' '):
+            raise ValueError(f"to must be 'IOB2' or 'BIOES' and sep None, '\\t' or ' ', not {to!r}, {sep!r}")
         store_attr()
 
 # %% ../../nbs/02a_data.conll.ipynb #c8e34706
@@ -112,9 +113,11 @@ def _check_layout(self:ConllReader, lay:Layout, where:str):
     "Fail early when the chosen columns do not exist in this file."
     for name, col in (('word', self.token_col), ('tag', self.tag_col)):
         if col is not None and not -lay.ncols <= col < lay.ncols:
-            raise DataError(f"{where}: the {name} column {col} does not exist: expected at least {(col if col >= 0 else -col - 1) + 1} columns, found {lay.ncols}")
+            raise DataError(f"{where}: the {name} column {col} does not exist: "
+                            f"expected at least {(col if col >= 0 else -col - 1) + 1} columns, found {lay.ncols}")
     if self.tag_col is not None and (self.token_col - self.tag_col) % lay.ncols == 0:
-        raise DataError(f"{where}: word and tag are both column {self.token_col}: expected a word column and a tag column (tag_col=None reads unlabelled text)")
+        raise DataError(f"{where}: word and tag are both column {self.token_col}: "
+                        "expected a word column and a tag column (tag_col=None reads unlabelled text)")
 
 # %% ../../nbs/02a_data.conll.ipynb #e05af401
 @patch
@@ -187,7 +190,8 @@ def read(self:ConllReader, path:str|Path, # a CoNLL file, plain or gzip
     "All the sentences of `path`, with tags in `self.to`, and the report of what was read."
     report = ReadReport(str(path))
     sents = list(self.sentences(path, report))
-    if not sents: raise DataError(f"{path}:{max(report.lines, 1)}: empty file: no sentences in {report.lines} lines, expected lines such as `EU B-ORG`")
+    if not sents:
+        raise DataError(f"{path}:{max(report.lines, 1)}: empty file: no sentences in {report.lines} lines, expected lines such as `EU B-ORG`")
     if self.tag_col is not None: self._convert(sents, report)
     return sents, report
 
@@ -230,7 +234,8 @@ def read_conll(path:str|Path, # a CoNLL file, plain or gzip
 # %% ../../nbs/02a_data.conll.ipynb #f8876b46
 def _check_word(word:str, sep:str, where:str):
     "Fail unless `word` reads back as itself from a file separated by `sep`."
-    if not word.strip() or any(c in word for c in (sep, '\n', '\r', '\0')) or (sep == ' ' and any(c.isspace() for c in word)) or word.startswith(('-DOCSTART-', '\ufeff')):
+    if (not word.strip() or any(c in word for c in (sep, '\n', '\r', '\0')) or (sep == ' ' and any(c.isspace() for c in word))
+            or word.startswith(('-DOCSTART-', '\ufeff'))):
         raise DataError(f"{where}: word {word!r} cannot be written with separator {sep!r}: expected a non-blank word without it, a line break or NUL")
 
 def _conll_lines(s:Sentence, sep:str, scheme:str)->list[str]:
@@ -248,7 +253,8 @@ def write_conll(sentences:list[Sentence], # the sentences to write
                 doc_starts:list[int]=(), # indices of sentences that start a document (`ReadReport.doc_starts`)
                ):
     "Write `sentences` as a CoNLL file, one word and its tag per line, that `read_conll` reads back equal."
-    if scheme not in ('IOB2', 'BIOES') or sep not in ('\t', ' '): raise ValueError(f"scheme must be IOB2 or BIOES and sep a tab or a space, not {scheme!r}, {sep!r}")
+    if scheme not in ('IOB2', 'BIOES') or sep not in ('\t', ' '):
+        raise ValueError(f"scheme must be IOB2 or BIOES and sep a tab or a space, not {scheme!r}, {sep!r}")
     starts = set(doc_starts)
     with (gzip.open if str(path).endswith('.gz') else open)(path, 'wt', encoding='utf-8', newline='\n') as f:
         for i, s in enumerate(sentences):

@@ -1,4 +1,4 @@
-"""Read labelled texts and text pairs from CSV, TSV, JSON, JSON Lines, line-aligned files and Hugging Face datasets, and say exactly where a file is wrong.
+"""Read labelled texts and pairs from CSV, TSV, JSON, JSON Lines, line-aligned files and Hugging Face datasets, and say exactly where a file is wrong.
 
 Docs: https://ft-nb.github.io/ft-nb/data.text.html.md"""
 
