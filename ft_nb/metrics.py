@@ -48,6 +48,7 @@ def _check_pair(gold_seqs, pred_seqs):
     for i, (g, p) in enumerate(zip(gold_seqs, pred_seqs)):
         if len(g) != len(p): raise ValueError(f"sentence {i}: {len(g)} gold tags but {len(p)} predicted")
 
+# %% ../nbs/07_metrics.ipynb #098922c4
 def entity_counts(gold_seqs:list[list[str]], # gold tags per word, one list per sentence
                   pred_seqs:list[list[str]], # predicted tags, same lengths
                   scheme:str='IOB2', # 'IOB2' or 'BIOES'
@@ -67,6 +68,7 @@ def _prf(correct, predicted, support):
     r = correct / np.where(support == 0, 1, support)
     return p, r, 2 * p * r / np.where(p + r == 0, 1, p + r)
 
+# %% ../nbs/07_metrics.ipynb #0035a651
 def scores_from_counts(correct:Counter, # correct entities per type
                        predicted:Counter, # predicted entities per type
                        support:Counter, # gold entities per type
@@ -95,6 +97,7 @@ def _retype(tags, s, e, typ):
     "Tag words `s:e` as one entity of type `typ`, or as `O` when `typ` is `None`."
     for i in range(s, e): tags[i] = f"{'B' if i == s else 'I'}-{typ}" if typ else 'O'
 
+# %% ../nbs/07_metrics.ipynb #6b4d350e
 def _mistake(tags, typ, s, e, rng, types):
     "Make one random mistake on the entity `typ` at words `s:e` of `tags`, in place."
     kind = rng.choice(['flip type', 'drop B', 'shift start', 'shift end', 'delete'])
@@ -127,6 +130,7 @@ def _as_ids(x)->np.ndarray:
     "Label ids as an integer NumPy array, from a tensor, an array or nested lists."
     return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
+# %% ../nbs/07_metrics.ipynb #947f9496
 def tags_from_ids(gold_ids, # (batch, words) gold label ids, `IGNORE_INDEX` where there is no word
                   pred_ids, # (batch, words) predicted label ids, same shape
                   labels:LabelVocab|list[str], # the label of each id
@@ -143,6 +147,7 @@ def tags_from_ids(gold_ids, # (batch, words) gold label ids, `IGNORE_INDEX` wher
 def _overlap(a, b)->bool: return a[1] < b[2] and b[1] < a[2]
 def _by_position(found): return sorted(found, key=lambda s: (s[1], s[2], s[0]))
 
+# %% ../nbs/07_metrics.ipynb #dba690f8
 def span_errors(gold:set, # gold entities of one sentence, as `spans` returns them
                 pred:set, # predicted entities of the same sentence
                )->list[tuple[str, tuple|None, tuple|None]]:
@@ -175,19 +180,6 @@ def _is_ids(seqs)->bool:
     if isinstance(seqs, (torch.Tensor, np.ndarray)): return True
     return isinstance(next((x for s in seqs for x in s), None), (int, np.integer))
 
-@patch
-def update(self:EntityScorer,
-           gold_seqs, # gold tags per sentence, or a (batch, words) id tensor
-           pred_seqs, # predicted tags or ids, same shape
-          ):
-    "Add a batch: tag lists per sentence, or id tensors with `IGNORE_INDEX` where there is no word."
-    if _is_ids(gold_seqs):
-        if self.labels is None: raise ValueError("label ids need the scorer's `labels`: EntityScorer(labels=vocab)")
-        gold_seqs, pred_seqs = tags_from_ids(gold_seqs, pred_seqs, self.labels)
-    _check_pair(gold_seqs, pred_seqs)
-    for g, p in zip(gold_seqs, pred_seqs): self._add_sentence(list(g), list(p))
-    return self
-
 # %% ../nbs/07_metrics.ipynb #fe483a10
 @patch
 def _add_sentence(self:EntityScorer, g:list[str], p:list[str]):
@@ -201,6 +193,20 @@ def _add_sentence(self:EntityScorer, g:list[str], p:list[str]):
     self.errors.update(kind for kind, _, _ in span_errors(gs, ps))
     self.n_sentences += 1; self.n_words += len(g)
 
+# %% ../nbs/07_metrics.ipynb #c0c7e502
+@patch
+def update(self:EntityScorer,
+           gold_seqs, # gold tags per sentence, or a (batch, words) id tensor
+           pred_seqs, # predicted tags or ids, same shape
+          ):
+    "Add a batch: tag lists per sentence, or id tensors with `IGNORE_INDEX` where there is no word."
+    if _is_ids(gold_seqs):
+        if self.labels is None: raise ValueError("label ids need the scorer's `labels`: EntityScorer(labels=vocab)")
+        gold_seqs, pred_seqs = tags_from_ids(gold_seqs, pred_seqs, self.labels)
+    _check_pair(gold_seqs, pred_seqs)
+    for g, p in zip(gold_seqs, pred_seqs): self._add_sentence(list(g), list(p))
+    return self
+
 # %% ../nbs/07_metrics.ipynb #eecb0ba3
 @patch
 def compute(self:EntityScorer, mode:str|None='strict')->pd.DataFrame:
@@ -208,6 +214,7 @@ def compute(self:EntityScorer, mode:str|None='strict')->pd.DataFrame:
     if mode not in ('strict', None): raise ValueError(f"mode must be 'strict' or None (lenient), not {mode!r}")
     return scores_from_counts(**(self.strict if mode == 'strict' else self.lenient))
 
+# %% ../nbs/07_metrics.ipynb #7aeba915
 @patch
 def summary(self:EntityScorer)->dict[str, float]:
     "Micro-averaged strict precision, recall and F1, lenient F1, and token accuracy."
@@ -242,6 +249,7 @@ class ClassificationScorer:
         self.labels = _labels_of(labels)
         self.matrix = np.zeros((len(self.labels), len(self.labels)), dtype=np.int64) # rows gold, columns predicted
 
+# %% ../nbs/07_metrics.ipynb #da0a3a54
 @patch
 def _ids(self:ClassificationScorer, y)->np.ndarray:
     "Ids of labels given as strings or ids."
@@ -275,12 +283,14 @@ def compute(self:ClassificationScorer)->pd.DataFrame:
                                    for v in (self.matrix.diagonal(), self.matrix.sum(0), self.matrix.sum(1)))
     return scores_from_counts(correct, predicted, support).loc[[*self.labels, 'micro avg', 'macro avg', 'weighted avg']]
 
+# %% ../nbs/07_metrics.ipynb #7e0fdce8
 @patch
 def confusion(self:ClassificationScorer)->pd.DataFrame:
     "The confusion matrix with class names: rows gold, columns predicted (both axes named 'class')."
     import pandas as pd
     return pd.DataFrame(self.matrix, index=pd.Index(self.labels, name='class'), columns=pd.Index(self.labels, name='class'))
 
+# %% ../nbs/07_metrics.ipynb #cc082864
 @patch
 def summary(self:ClassificationScorer)->dict[str, float]:
     "Accuracy and macro-F1, the two numbers classification papers report."
@@ -301,6 +311,7 @@ def tag_confusion(self:EntityScorer)->pd.DataFrame:
     tags = sorted_labels({t for pair in self.tags for t in pair} | set(self.labels or []))
     return _matrix(self.tags, tags, tags)
 
+# %% ../nbs/07_metrics.ipynb #149421c1
 @patch
 def type_confusion(self:EntityScorer)->pd.DataFrame:
     "Entities by gold type and predicted type where boundaries match; 'missed' and 'spurious' where only one side has an entity."
@@ -313,6 +324,7 @@ def _annotate(ax, vals:np.ndarray, fmt:str):
     for (i, j), v in np.ndenumerate(vals):
         if v: ax.text(j, i, format(v, fmt), ha='center', va='center', fontsize=8, color='white' if v > .6 * vals.max() else 'black')
 
+# %% ../nbs/07_metrics.ipynb #7934af59
 def plot_confusion(matrix:pd.DataFrame, # counts, rows gold and columns predicted
                    title:str, # what the matrix counts
                    normalize:bool=True, # divide each row by its total
@@ -335,6 +347,7 @@ def plot_tag_confusion(scorer:EntityScorer)->plt.Figure:
     m = scorer.tag_confusion().rename_axis(index='tag', columns='tag')
     return plot_confusion(m, 'Tag confusion (rows sum to 1)')
 
+# %% ../nbs/07_metrics.ipynb #8e3011d7
 def plot_type_confusion(scorer:EntityScorer)->plt.Figure:
     "Gold type against predicted type for entities with matching boundaries, in counts, with missed and spurious ones."
     m = scorer.type_confusion().rename_axis(index='type', columns='type')
@@ -426,6 +439,7 @@ def highlight(words:list[str], gold_tags:list[str], pred_tags:list[str], # one s
     "One sentence with all its gold and predicted entities marked."
     return Highlighted([(title, list(words), spans(gold_tags, scheme), spans(pred_tags, scheme))])
 
+# %% ../nbs/07_metrics.ipynb #7103afea
 def highlight_errors(errors:pd.DataFrame, # from `entity_errors`
                      words_seqs:list[list[str]], # the words of each sentence, as given to `entity_errors`
                      n:int=10, kinds:list[str]|None=None, # show the first `n` errors of these kinds (default: all)
