@@ -104,6 +104,7 @@ _all_ = ['Constraints', 'allowed_transitions']
 # %% ../nbs/03a_crf.ipynb #4b66006f
 FORBIDDEN = -1e4 # the score of a forbidden transition in training: exp() of it is 0, yet gradients stay finite
 
+# %% ../nbs/03a_crf.ipynb #694bb228
 class CRF(nn.Module):
     "A linear-chain conditional random field over `num_tags` tags, with optional transition constraints."
     def __init__(self, num_tags:int, # C, the number of tags
@@ -141,10 +142,10 @@ def scores(self:CRF, forbidden:float=FORBIDDEN, # the score given to what the co
     if ends is not None: w = torch.where(ends[:, None], w, 0.)
     return s, A, w
 
-# %% ../nbs/03a_crf.ipynb #0285bb8f
+# %% ../nbs/03a_crf.ipynb #991fc358
 @patch
-def _check(self:CRF, emissions:torch.Tensor, mask:torch.Tensor, tags:torch.Tensor|None=None)->tuple[torch.Tensor, torch.Tensor]:
-    "Emissions in at least float32 and a bool mask, after checking shapes, alignment and tag ids."
+def _checked_mask(self:CRF, emissions:torch.Tensor, mask:torch.Tensor, tags:torch.Tensor|None=None)->torch.Tensor:
+    "`mask` as bool, after checking that emissions are (B, L, num_tags), mask and tags (B, L), and the mask left-aligned."
     if emissions.dim() != 3 or emissions.shape[-1] != self.num_tags:
         raise ValueError(f"emissions must have shape (batch, length, {self.num_tags}), got {tuple(emissions.shape)}")
     if mask.shape != emissions.shape[:2] or (tags is not None and tags.shape != mask.shape):
@@ -152,6 +153,13 @@ def _check(self:CRF, emissions:torch.Tensor, mask:torch.Tensor, tags:torch.Tenso
         raise ValueError(f"{shapes} do not fit")
     mask = _as_mask(mask)
     if (mask[:, 1:] & ~mask[:, :-1]).any(): raise ValueError("mask must be left-aligned: pack the labelled positions with `pack_words`")
+    return mask
+
+# %% ../nbs/03a_crf.ipynb #0285bb8f
+@patch
+def _check(self:CRF, emissions:torch.Tensor, mask:torch.Tensor, tags:torch.Tensor|None=None)->tuple[torch.Tensor, torch.Tensor]:
+    "Emissions in at least float32 and a bool mask, after checking shapes, alignment and tag ids."
+    mask = self._checked_mask(emissions, mask, tags)
     bad = None if tags is None else mask & ((tags < 0) | (tags >= self.num_tags))
     if bad is not None and bad.any(): raise ValueError(f"tag {tags[bad][0].item()} is not a tag id in [0, {self.num_tags})")
     return emissions.to(torch.promote_types(emissions.dtype, torch.float32)), mask
@@ -159,6 +167,7 @@ def _check(self:CRF, emissions:torch.Tensor, mask:torch.Tensor, tags:torch.Tenso
 # %% ../nbs/03a_crf.ipynb #1fd93bb7
 _REDUCTIONS = ('mean', 'token_mean', 'sum', 'none')
 
+# %% ../nbs/03a_crf.ipynb #607a9aa1
 def _reduce(nll:torch.Tensor, n:torch.Tensor, reduction:str)->torch.Tensor:
     "Reduce per-sentence `nll` of sentences with `n` labelled words."
     if reduction == 'none': return nll

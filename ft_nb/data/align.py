@@ -29,6 +29,7 @@ def require_fast(tokenizer, # a tokenizer from `transformers`
 # %% ../../nbs/02c_data.align.ipynb #bf1315fc
 STRATEGIES = ('first', 'all', 'all_bi') # which subtokens of a word carry its tag
 
+# %% ../../nbs/02c_data.align.ipynb #43856906
 def continuation_ids(vocab:LabelVocab, # the tag vocabulary, in IOB2 (`B-X`, `I-X`, `O`) or BIOES
                     )->np.ndarray: # indexed by tag id
     "For each tag id, the id its word's later subtokens get under 'all_bi': that of `continuation_tag`, else itself."
@@ -115,6 +116,7 @@ def _flat_word_ids(word_ids:list[list[int|None]])->np.ndarray:
     "The word ids of a batch laid end to end, with -1 for special tokens."
     return np.nan_to_num(np.array(list(chain.from_iterable(word_ids)), dtype=float), nan=-1).astype(np.int64)
 
+# %% ../../nbs/02c_data.align.ipynb #50e09681
 @patch
 def _tokenize(self:Aligner, words:list[list[str]], **kwargs)->dict:
     "Tokenise pre-split sentences in one batched call: per sentence, `input_ids`, `word_ids`, maybe `token_type_ids`."

@@ -183,17 +183,20 @@ def _note(kind:str, report:ReadReport):
     if kind in ('-DOCSTART-', '# newdoc'): report.doc_starts.append(report.sentences)
     if kind != 'break': report.skipped[kind] += 1
 
-# %% ../../nbs/02a_data.conll.ipynb #f708165e
+# %% ../../nbs/02a_data.conll.ipynb #0d0760a5
+def _repair_note(s:Sentence, raw:list[str], i:int)->str:
+    "Where word `i` of `s` was repaired, and how."
+    path, _, first = s.where.rpartition(':')
+    return f"{path}:{int(first) + i} {raw[i]} -> {s.tags[i]}"
+
+# %% ../../nbs/02a_data.conll.ipynb #3ae609ba
 @patch
-def read(self:ConllReader, path:str|Path, # a CoNLL file, plain or gzip
-        )->tuple[list[Sentence], ReadReport]:
-    "All the sentences of `path`, with tags in `self.to`, and the report of what was read."
-    report = ReadReport(str(path))
-    sents = list(self.sentences(path, report))
-    if not sents:
-        raise DataError(f"{path}:{max(report.lines, 1)}: empty file: no sentences in {report.lines} lines, expected lines such as `EU B-ORG`")
-    if self.tag_col is not None: self._convert(sents, report)
-    return sents, report
+def _map_and_count(self:ConllReader, sents:list[Sentence], report:ReadReport):
+    "Apply `type_map`, count the entities, and convert to BIOES if asked: the last steps, on IOB2 tags."
+    for s in sents:
+        if self.type_map: s.tags = map_types(s.tags, self.type_map, report.dropped)
+        report.entities.update(t[2:] for t in s.tags if t[0] == 'B')
+        if self.to == 'BIOES': s.tags = to_bioes(s.tags)
 
 # %% ../../nbs/02a_data.conll.ipynb #ebf6d150
 @patch
@@ -210,19 +213,17 @@ def _convert(self:ConllReader, sents:list[Sentence], report:ReadReport):
     if report.scheme != 'IOB1': report.repaired = [_repair_note(*o) for o in starts_fixed]
     self._map_and_count(sents, report)
 
-# %% ../../nbs/02a_data.conll.ipynb #0d0760a5
-def _repair_note(s:Sentence, raw:list[str], i:int)->str:
-    "Where word `i` of `s` was repaired, and how."
-    path, _, first = s.where.rpartition(':')
-    return f"{path}:{int(first) + i} {raw[i]} -> {s.tags[i]}"
-
+# %% ../../nbs/02a_data.conll.ipynb #f708165e
 @patch
-def _map_and_count(self:ConllReader, sents:list[Sentence], report:ReadReport):
-    "Apply `type_map`, count the entities, and convert to BIOES if asked: the last steps, on IOB2 tags."
-    for s in sents:
-        if self.type_map: s.tags = map_types(s.tags, self.type_map, report.dropped)
-        report.entities.update(t[2:] for t in s.tags if t[0] == 'B')
-        if self.to == 'BIOES': s.tags = to_bioes(s.tags)
+def read(self:ConllReader, path:str|Path, # a CoNLL file, plain or gzip
+        )->tuple[list[Sentence], ReadReport]:
+    "All the sentences of `path`, with tags in `self.to`, and the report of what was read."
+    report = ReadReport(str(path))
+    sents = list(self.sentences(path, report))
+    if not sents:
+        raise DataError(f"{path}:{max(report.lines, 1)}: empty file: no sentences in {report.lines} lines, expected lines such as `EU B-ORG`")
+    if self.tag_col is not None: self._convert(sents, report)
+    return sents, report
 
 # %% ../../nbs/02a_data.conll.ipynb #b5a64062
 @delegates(ConllReader)
@@ -238,6 +239,7 @@ def _check_word(word:str, sep:str, where:str):
             or word.startswith(('-DOCSTART-', '\ufeff'))):
         raise DataError(f"{where}: word {word!r} cannot be written with separator {sep!r}: expected a non-blank word without it, a line break or NUL")
 
+# %% ../../nbs/02a_data.conll.ipynb #7fc41db9
 def _conll_lines(s:Sentence, sep:str, scheme:str)->list[str]:
     for w in s.words: _check_word(w, sep, s.where)
     if s.tags is None: return [w + '\n' for w in s.words]

@@ -66,6 +66,7 @@ def _gzip_lines(f:gzip.GzipFile, path):
     except (gzip.BadGzipFile, EOFError, zlib.error) as e:
         raise DataError(f"{path}:{n + 1}: corrupt gzip data ({e}): expected a complete gzip file") from None
 
+# %% ../../nbs/02_data.core.ipynb #4759e177
 def _not_utf8(path, n, raw, offset, err):
     return DataError(f"{path}:{n}: byte {raw[err.start]:#04x} at byte offset {offset + err.start} is not UTF-8: "
                      "expected UTF-8 text (re-encode it, e.g. `iconv -f latin1 -t utf-8`)")
@@ -149,6 +150,7 @@ def encode(self:LabelVocab,
     self.unknown.update(missing)
     return ids
 
+# %% ../../nbs/02_data.core.ipynb #39c20fce
 @patch
 def decode(self:LabelVocab, ids)->list[str]:
     "The labels of `ids` (a list or a tensor)."
@@ -158,15 +160,18 @@ def decode(self:LabelVocab, ids)->list[str]:
 @patch(as_prop=True)
 def id2label(self:LabelVocab)->dict[int,str]: return dict(enumerate(self.labels))
 
+# %% ../../nbs/02_data.core.ipynb #f6468ab0
 @patch
 def save(self:LabelVocab, path:str|Path): # a JSON file to write
     "Write the labels, in id order, to `path`."
     Path(path).write_text(json.dumps({'labels': self.labels}, ensure_ascii=False, indent=1))
 
+# %% ../../nbs/02_data.core.ipynb #37afe933
 def load_vocab(path:str|Path)->LabelVocab: # a file written by `LabelVocab.save`
     "Read a `LabelVocab` saved with `save`."
     return LabelVocab(json.loads(Path(path).read_text())['labels'])
 
+# %% ../../nbs/02_data.core.ipynb #da260d6b
 def vocab_from_config(config)->LabelVocab: # a `transformers` config (or dict) with `id2label`
     "The `LabelVocab` stored in a model config's `id2label`."
     id2lab = config['id2label'] if isinstance(config, dict) else config.id2label
