@@ -114,10 +114,16 @@ class CRF(nn.Module):
         self.num_tags = num_tags
         self.start_transitions, self.end_transitions = nn.Parameter(torch.zeros(num_tags)), nn.Parameter(torch.zeros(num_tags))
         self.transitions = nn.Parameter(torch.zeros(num_tags, num_tags)) # zero: the layer starts as independent softmaxes
-        ok = torch.ones(num_tags + 2, num_tags, dtype=torch.bool)
-        c = constraints or Constraints(ok[:-2], ok[-2], ok[-1])
-        if c.transitions.shape != (num_tags, num_tags): raise ValueError(f"constraints are for {len(c.start)} tags, the CRF has {num_tags}")
-        for name, m in zip(('allowed', 'allowed_start', 'allowed_end'), c): self.register_buffer(name, m.bool().clone())
+        self._set_constraints(constraints)
+
+# %% ../nbs/03a_crf.ipynb #3234a16a
+@patch
+def _set_constraints(self:CRF, c:Constraints|None):
+    "Keep what `c` allows as bool buffers, saved in the `state_dict` with the scores; everything is allowed when `c` is `None`."
+    ok = torch.ones(self.num_tags + 2, self.num_tags, dtype=torch.bool)
+    c = c or Constraints(ok[:-2], ok[-2], ok[-1])
+    if c.transitions.shape != (self.num_tags,) * 2: raise ValueError(f"constraints are for {len(c.start)} tags, the CRF has {self.num_tags}")
+    for name, m in zip(('allowed', 'allowed_start', 'allowed_end'), c): self.register_buffer(name, m.bool().clone())
 
 # %% ../nbs/03a_crf.ipynb #e322e9aa
 @patch(cls_method=True)
