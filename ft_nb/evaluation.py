@@ -15,7 +15,7 @@ from .data.align import Aligner, _item_owned
 from .data.load import PadCollator, BucketBatchSampler
 from .data.conll import to_iob2
 from .crf import allowed_transitions, viterbi
-from .metrics import spans, EntityScorer, ClassificationScorer
+from .metrics import spans
 
 # %% auto #0
 __all__ = ['REDUCTIONS', 'DECODERS', 'forward_batches', 'word_scores', 'TagDecoder', 'EntityF1', 'evaluate_ner', 'encode_texts',
@@ -98,51 +98,59 @@ def _packed(seqs:list, n_labels:int)->tuple[torch.Tensor, torch.Tensor]:
     for b, s in enumerate(seqs): e[b, :len(s)] = torch.as_tensor(np.asarray(s, np.float32))
     return e, torch.arange(e.shape[1]) < n[:, None]
 
-# %% ../nbs/07a_evaluation.ipynb #9194b55f
+# %% ../nbs/07a_evaluation.ipynb #27bddaf4
 @patch
-def best_ids(self:TagDecoder, seqs:list)->list[np.ndarray]: # per sentence, [n_words, C] log-probabilities
-    "The tag id of every word of each sentence, as the decoder chooses them."
-    if self.crf is None and self.method != 'viterbi': return [np.asarray(s).reshape(len(s), -1).argmax(-1) for s in seqs]
-    if not seqs: return []
+def _best_paths(self:TagDecoder, seqs:list)->list[np.ndarray]:
+    "The best valid id sequences of a few sentences, in one Viterbi pass: constrained, or the CRF's."
     e, mask = _packed(seqs, len(self.labels))
     if self.crf is None: ids = viterbi(e, mask, *self.scores)[0]
     else: ids = self.crf.best_tags(e.to(self.crf.transitions.device), mask.to(self.crf.transitions.device)).cpu()
     return [r[:len(s)] for r, s in zip(ids.numpy(), seqs)]
 
-# %% ../nbs/07a_evaluation.ipynb #fa43e7b1
+# %% ../nbs/07a_evaluation.ipynb #bb2737d6
+@patch
+def best_ids(self:TagDecoder, seqs:list)->list[np.ndarray]: # per sentence, [n_words, C] log-probabilities
+    "The tag id of every word of each sentence, as the decoder chooses them."
+    if self.crf is None and self.method != 'viterbi': return [np.asarray(s).reshape(len(s), -1).argmax(-1) for s in seqs]
+    out = [None] * len(seqs)
+    for idx in BucketBatchSampler([len(s) for s in seqs], 256, shuffle=False): # similar lengths together: little padding
+        for i, ids in zip(idx, self._best_paths([seqs[i] for i in idx])): out[i] = ids
+    return out
+
+# %% ../nbs/07a_evaluation.ipynb #61aaba26
 def _iob2_of(found:set, n:int)->list[str]:
     "The IOB2 tags of `n` words holding the entities `found`, (type, start, end)."
     tags = ['O'] * n
     for typ, s, e in found: tags[s:e] = ['B-' + typ] + ['I-' + typ] * (e - s - 1)
     return tags
 
-# %% ../nbs/07a_evaluation.ipynb #904358d9
+# %% ../nbs/07a_evaluation.ipynb #e501970d
 @patch
 def tags(self:TagDecoder, ids)->list[str]:
     "The IOB2 tags of one sentence from the ids `best_ids` chose."
     tags = [self.labels[i] for i in ids]
     return _iob2_of(spans(tags, self.scheme), len(tags)) if self.method == 'drop' and self.crf is None else to_iob2(tags)
 
-# %% ../nbs/07a_evaluation.ipynb #83a6bb80
+# %% ../nbs/07a_evaluation.ipynb #67aec7cf
 @patch
 def decode_many(self:TagDecoder, seqs:list)->list[list[str]]:
     "The IOB2 tags of each sentence of word log-probabilities, decoded in one batch."
     return [self.tags(ids) for ids in self.best_ids(seqs)]
 
-# %% ../nbs/07a_evaluation.ipynb #52132bc6
+# %% ../nbs/07a_evaluation.ipynb #b0284b60
 @patch
 def __call__(self:TagDecoder, word_logprobs:np.ndarray)->list[str]: # [n_words, C] log-probabilities of one sentence
     "The IOB2 tags of one sentence."
     return self.decode_many([word_logprobs])[0]
 
-# %% ../nbs/07a_evaluation.ipynb #cc6c346e
+# %% ../nbs/07a_evaluation.ipynb #e8c9e0bb
 @patch(cls_method=True)
 def for_head(cls:TagDecoder, head, # a `TokenHead`
              method:str='viterbi', scheme:str='IOB2')->TagDecoder:
     "The decoder of a token head: its CRF's learned transitions when it has one, else `method`."
     return cls(head.labels, method, scheme, getattr(head, 'crf', None))
 
-# %% ../nbs/07a_evaluation.ipynb #79225073
+# %% ../nbs/07a_evaluation.ipynb #6fde86a4
 class EntityF1:
     "Strict entity-level scores on words of decoded tags, accumulated batch by batch (a metric for `MetricsCB`)."
     name = 'f1'
@@ -151,10 +159,12 @@ class EntityF1:
                  reduce:str='first'): # how subtoken scores make a word's: one of `REDUCTIONS`
         self.aligner, self.sentences, self.decoder, self.reduce = aligner, sentences, decoder, reduce
         self.n_items = np.bincount([it['sent_idx'] for it in items], minlength=len(sentences)) # items per sentence
-    def reset(self): self.scorer, self.pending, self.predicted = EntityScorer(), defaultdict(list), {}
+    def reset(self):
+        from ft_nb.metrics import EntityScorer # seqeval and scikit-learn load for seconds: only where something is scored
+        self.scorer, self.pending, self.predicted = EntityScorer(), defaultdict(list), {}
     def compute(self)->dict: return self.scorer.summary()
 
-# %% ../nbs/07a_evaluation.ipynb #6effba2e
+# %% ../nbs/07a_evaluation.ipynb #549e0556
 @patch
 def _decoder_for(self:EntityF1, head)->TagDecoder:
     "The decoder of `head`'s predictions (a given `TagDecoder` as it is)."
@@ -163,7 +173,7 @@ def _decoder_for(self:EntityF1, head)->TagDecoder:
     if getattr(self, '_dec', None) is None or self._dec.crf is not crf: self._dec = TagDecoder(self.aligner.vocab, self.decoder, crf=crf)
     return self._dec
 
-# %% ../nbs/07a_evaluation.ipynb #8b48554c
+# %% ../nbs/07a_evaluation.ipynb #d9011917
 @patch
 def _score(self:EntityF1, done:list[int], decoder:TagDecoder):
     "Pool, decode and score the complete sentences `done`."
@@ -173,7 +183,7 @@ def _score(self:EntityF1, done:list[int], decoder:TagDecoder):
     tags = decoder.decode_many(rows)
     self.predicted.update(zip(done, tags)); self.scorer.update([x.tags for x in sents], tags)
 
-# %% ../nbs/07a_evaluation.ipynb #60426550
+# %% ../nbs/07a_evaluation.ipynb #46689db5
 @patch
 def update_batch(self:EntityF1, batch:dict, logits:torch.Tensor, # a batch of items (with `word_ids`, `sent_idx`); its (B, T, C) logits
                  head=None): # the model's head, for its CRF
@@ -184,13 +194,13 @@ def update_batch(self:EntityF1, batch:dict, logits:torch.Tensor, # a batch of it
         if len(self.pending[s]) == self.n_items[s]: done.append(s)
     if done: self._score(done, self._decoder_for(head))
 
-# %% ../nbs/07a_evaluation.ipynb #3189b751
+# %% ../nbs/07a_evaluation.ipynb #61fef9ca
 @patch
 def update(self:EntityF1, learn):
     "Score the batch the Learner just predicted."
     self.update_batch(learn.batch, learn.preds['logits'], learn.model.heads[learn.task or next(iter(learn.model.heads))])
 
-# %% ../nbs/07a_evaluation.ipynb #927f253f
+# %% ../nbs/07a_evaluation.ipynb #3f2c2801
 def evaluate_ner(model, aligner:Aligner, sentences:list, items:list[dict], # the model; the gold sentences and their items
                  bs:int=64, device=None, decoder:str|TagDecoder|None=None, # `None`: the model's `decoder`, else 'viterbi'
                  reduce:str='first', task:str|None=None)->tuple[EntityScorer, list[list[str]]]:
@@ -201,7 +211,7 @@ def evaluate_ner(model, aligner:Aligner, sentences:list, items:list[dict], # the
     for _, batch, logits in forward_batches(model, items, aligner.tokenizer.pad_token_id, bs, device, task): metric.update_batch(batch, logits, head)
     return metric.scorer, [metric.predicted.get(i, ['O'] * len(s.words)) for i, s in enumerate(sentences)]
 
-# %% ../nbs/07a_evaluation.ipynb #15aabf96
+# %% ../nbs/07a_evaluation.ipynb #0d000f7e
 def encode_texts(tokenizer, texts:list[str], pairs:list[str]|None=None, # the texts; second segments, for sentence-pair tasks
                  max_len:int|None=None)->list[dict]: # the most tokens per item (`None`: `model_max_length`); items with `input_ids`
     "Encoded items of texts or text pairs, tokenised in one call and truncated to `max_len`."
@@ -210,10 +220,11 @@ def encode_texts(tokenizer, texts:list[str], pairs:list[str]|None=None, # the te
     keys = [k for k in ('input_ids', 'token_type_ids') if k in enc]
     return [{k: enc[k][i] for k in keys} for i in range(len(enc['input_ids']))]
 
-# %% ../nbs/07a_evaluation.ipynb #8b7963f2
+# %% ../nbs/07a_evaluation.ipynb #416f0f67
 def evaluate_cls(model, tok, items:list[dict], labels:list[str], # the model and its tokenizer; encoded items with `label`
                  bs:int=64, device=None, task:str|None=None)->ClassificationScorer:
     "Accuracy, macro-F1 and per-class scores of `model` on encoded `items`."
+    from ft_nb.metrics import ClassificationScorer # as in `EntityF1.reset`: the predictor never loads the scorers
     scorer = ClassificationScorer(labels)
     for _, batch, logits in forward_batches(model, items, tok.pad_token_id, bs, device, task): scorer.update(batch['labels'], logits.argmax(-1).cpu())
     return scorer
