@@ -203,7 +203,7 @@ def update(self:EntityF1, learn):
 # %% ../nbs/07a_evaluation.ipynb #3f2c2801
 def evaluate_ner(model, aligner:Aligner, sentences:list, items:list[dict], # the model; the gold sentences and their items
                  bs:int=64, device=None, decoder:str|TagDecoder|None=None, # `None`: the model's `decoder`, else 'viterbi'
-                 reduce:str='first', task:str|None=None)->tuple[EntityScorer, list[list[str]]]:
+                 reduce:str='first', task:str|None=None)->tuple: # an `EntityScorer`, and the predicted tags of each sentence
     "Entity scores of `model` on the encoded `items` of gold `sentences`, and the tags it predicts, per sentence."
     decoder = decoder or getattr(model, 'meta', {}).get('decoder', 'viterbi')
     metric, head = EntityF1(aligner, sentences, items, decoder, reduce), model.heads[task or next(iter(model.heads))]
@@ -222,8 +222,8 @@ def encode_texts(tokenizer, texts:list[str], pairs:list[str]|None=None, # the te
 
 # %% ../nbs/07a_evaluation.ipynb #416f0f67
 def evaluate_cls(model, tok, items:list[dict], labels:list[str], # the model and its tokenizer; encoded items with `label`
-                 bs:int=64, device=None, task:str|None=None)->ClassificationScorer:
-    "Accuracy, macro-F1 and per-class scores of `model` on encoded `items`."
+                 bs:int=64, device=None, task:str|None=None):
+    "Accuracy, macro-F1 and per-class scores of `model` on encoded `items`: a `ClassificationScorer`."
     from ft_nb.metrics import ClassificationScorer # as in `EntityF1.reset`: the predictor never loads the scorers
     scorer = ClassificationScorer(labels)
     for _, batch, logits in forward_batches(model, items, tok.pad_token_id, bs, device, task): scorer.update(batch['labels'], logits.argmax(-1).cpu())
