@@ -13,9 +13,8 @@ from fastcore.basics import patch
 from .core import default_device, to_device
 from .data.align import Aligner, _item_owned
 from .data.load import PadCollator, BucketBatchSampler
-from .data.conll import to_iob2
-from .crf import allowed_transitions, viterbi
-from .metrics import spans
+from .tags import allowed_transitions, spans, to_iob2
+from .crf import viterbi
 
 # %% auto #0
 __all__ = ['REDUCTIONS', 'DECODERS', 'forward_batches', 'word_scores', 'TagDecoder', 'EntityF1', 'evaluate_ner', 'encode_texts',

@@ -16,7 +16,7 @@ from fastcore.basics import patch
 from .core import default_device
 from .data.align import Aligner
 from .models import TaskModel, load_model, load_tokenizer
-from .metrics import spans
+from .tags import spans
 from .fastlinear import use_fast_linear, pack_linears
 from .evaluation import REDUCTIONS, forward_batches, word_scores, TagDecoder, encode_texts
 
