@@ -37,7 +37,8 @@ _PIECE = "|".join([rf"\p{{L}}+(?:\.\p{{L}}+)+(?:(?<=(?<!\p{{L}})\p{{L}})\.{_NOT_
 # %% ../../nbs/02e_data.words.ipynb #6c6e5f24
 _JOIN = rf"(?:[-&]|['’](?!{_CLITIC_TAIL}))" # Jean-Pierre, 3-1, S&P, O'Brien; not Germany's
 _WORD = rf"(?:{_PIECE})(?:{_JOIN}(?:{_PIECE}))*(?:[-+](?=\s|$))?" # a trailing - or +: 32- and 35-inch, BBB+
-_RANK = r"(?<=^[^\S\n]*)\d+\.(?=\s)" # 1. at the start of a line: a place in a table of results
+_RANK = r"(?=\d)(?<=^[^\S\n]*)\d+\.(?=\s)" # 1. at the start of a line: a place in a table of results; (?=\d) first:
+# looking behind over white space only at a digit keeps the time linear
 _WORDS = regex.compile(rf"{_CJK}|{_RANK}|{_WORD}|{_CLITIC}" # CJK, rank, word, clitic, as above
                        r"|(\p{P})\1+|(?![\s\x1c-\x1f])\X", regex.M) # a run of one mark (-- ...); any other character
 # \x1c-\x1f: white space to Python's str.split, not to \s
@@ -47,7 +48,7 @@ def split_words(text:str)->list[tuple[str,int,int]]: # (word, start, end) with `
     "Split `text` into words as CoNLL-2003 cuts them, keeping their character offsets."
     return [(m.group(), m.start(), m.end()) for m in _WORDS.finditer(text)]
 
-# %% ../../nbs/02e_data.words.ipynb #3555fdbc
+# %% ../../nbs/02e_data.words.ipynb #5f6bfc3c
 def _split_back(words:list[str], tags:list[str], split)->tuple[bool,int,int]:
     "Whether `split` gives `words` back from their spaced text; the entity words, and how many come back whole."
     got, ends = split(' '.join(words)), list(accumulate(len(w) + 1 for w in words))
@@ -55,7 +56,7 @@ def _split_back(words:list[str], tags:list[str], split)->tuple[bool,int,int]:
     inside = [(end - len(w) - 1, end - 1) for w, t, end in zip(words, tags, ends) if t != 'O']
     return [w for w, *_ in got] == list(words), len(inside), sum(span in cut for span in inside)
 
-# %% ../../nbs/02e_data.words.ipynb #0fe2326f
+# %% ../../nbs/02e_data.words.ipynb #8e777720
 def split_agreement(sentences:list, # tagged sentences (`Sentence`s: `words` and `tags`)
                     split=split_words, # text -> [(word, start, end)]
                    )->tuple[float,float]: # (share of sentences split back exactly, share of entity words whole)
@@ -64,7 +65,7 @@ def split_agreement(sentences:list, # tagged sentences (`Sentence`s: `words` and
     same, inside, whole = (sum(c[i] for c in counts) for i in range(3))
     return same / max(len(counts), 1), whole / max(inside, 1)
 
-# %% ../../nbs/02e_data.words.ipynb #65b8fc18
+# %% ../../nbs/02e_data.words.ipynb #4bf84649
 def _token_word_spans(enc, i:int)->list[tuple[int,int]]:
     "Per word of text `i` of the encoding `enc`: (start of its first token, end of its last)."
     span = {}
@@ -72,19 +73,19 @@ def _token_word_spans(enc, i:int)->list[tuple[int,int]]:
         if w is not None: span[w] = (span.get(w, (s, e))[0], e)
     return list(span.values())
 
-# %% ../../nbs/02e_data.words.ipynb #04992765
+# %% ../../nbs/02e_data.words.ipynb #05f2c70d
 def _words_at(text:str, spans:list[tuple[int,int]])->list[tuple[str,int,int]]:
     "The words of `text` at `spans`, without the white space byte-level BPE offsets may take in before a word."
     starts = [s + len(text[s:e]) - len(text[s:e].lstrip()) for s, e in spans]
     return [(text[s:e], s, e) for s, (_, e) in zip(starts, spans) if s < e]
 
-# %% ../../nbs/02e_data.words.ipynb #912d0dfb
+# %% ../../nbs/02e_data.words.ipynb #ce0f0e29
 def tokenizer_words(tokenizer, texts:list[str])->list[list[tuple[str,int,int]]]:
     "Words of each text where `tokenizer`'s own pre-tokenizer cuts them, as (word, start, end)."
     enc = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True, verbose=False) # no length warning: not for the model
     return [_words_at(text, _token_word_spans(enc, i)) for i, text in enumerate(texts)]
 
-# %% ../../nbs/02e_data.words.ipynb #7f0df182
+# %% ../../nbs/02e_data.words.ipynb #19ed0f21
 _TOKEN = re.compile(r'\S+') # white space as Python's `str.split` sees it
 
 def whitespace_words(text:str)->list[tuple[str,int,int]]: # (word, start, end) with `text[start:end] == word`
