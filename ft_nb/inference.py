@@ -7,56 +7,21 @@ Docs: https://ft-nb.github.io/ft-nb/inference.html.md"""
 # %% ../nbs/08_inference.ipynb #9076f3e2
 from __future__ import annotations
 from pathlib import Path
-import copy, re, warnings
+import copy, warnings
 import numpy as np
-import regex
 import torch
 from torch import nn
 from fastcore.basics import patch
 from .core import default_device
 from .data.align import Aligner
+from .data.words import split_words, tokenizer_words, whitespace_words
 from .models import TaskModel, load_model, load_tokenizer
 from .tags import spans
 from .fastlinear import use_fast_linear, pack_linears
 from .evaluation import REDUCTIONS, forward_batches, word_scores, TagDecoder, encode_texts
 
 # %% auto #0
-__all__ = ['WORDS', 'split_words', 'tokenizer_words', 'whitespace_words', 'quantize_int8', 'Predictor']
-
-# %% ../nbs/08_inference.ipynb #117003f0
-_WORD = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]" # one CJK character
-                      r"|[\p{L}\p{M}\p{N}_]+(?:['’\-][\p{L}\p{M}\p{N}_]+)*" # letters, marks, digits, joined by ' or -
-                      r"|(?![\s\x1c-\x1f])\X") # any other character; \x1c-\x1f: white space to Python's str.split, not to \s
-
-def split_words(text:str)->list[tuple[str,int,int]]: # (word, start, end) with `text[start:end] == word`
-    "Split `text` into words, keeping their character offsets."
-    return [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
-
-# %% ../nbs/08_inference.ipynb #fa60d140
-def _token_word_spans(enc, i:int)->list[tuple[int,int]]:
-    "Per word of text `i` of the encoding `enc`: (start of its first token, end of its last)."
-    span = {}
-    for w, (s, e) in zip(enc.word_ids(i), enc['offset_mapping'][i]):
-        if w is not None: span[w] = (span.get(w, (s, e))[0], e)
-    return list(span.values())
-
-def _words_at(text:str, spans:list[tuple[int,int]])->list[tuple[str,int,int]]:
-    "The words of `text` at `spans`, without the white space byte-level BPE offsets may take in before a word."
-    starts = [s + len(text[s:e]) - len(text[s:e].lstrip()) for s, e in spans]
-    return [(text[s:e], s, e) for s, (_, e) in zip(starts, spans) if s < e]
-
-# %% ../nbs/08_inference.ipynb #3bcc7863
-def tokenizer_words(tokenizer, texts:list[str])->list[list[tuple[str,int,int]]]:
-    "Words of each text where `tokenizer`'s own pre-tokenizer cuts them, as (word, start, end)."
-    enc = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True, verbose=False) # no length warning: not for the model
-    return [_words_at(text, _token_word_spans(enc, i)) for i, text in enumerate(texts)]
-
-# %% ../nbs/08_inference.ipynb #819d5411
-_TOKEN = re.compile(r'\S+') # white space as Python's `str.split` sees it
-
-def whitespace_words(text:str)->list[tuple[str,int,int]]: # (word, start, end) with `text[start:end] == word`
-    "One word per whitespace-separated token of `text`, keeping their character offsets."
-    return [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+__all__ = ['WORDS', 'quantize_int8', 'Predictor']
 
 # %% ../nbs/08_inference.ipynb #c28056e8
 def quantize_int8(model:nn.Module)->nn.Module:
