@@ -10,6 +10,7 @@ import contextlib, copy, json
 from pathlib import Path
 import torch
 from torch import nn
+import torch.nn.functional as F
 import transformers
 from transformers import AutoConfig, AutoModel, AutoTokenizer
 from safetensors.torch import load_file, save_file
@@ -95,21 +96,37 @@ def predict_ids(self:TokenHead, logits, mask): # mask: the positions to tag, e.g
 class SequenceHead(nn.Module):
     "Pooling, dropout and a linear layer: one score per class for the whole sequence."
     kind = 'sequence'
-    def __init__(self, hidden_size:int, labels:list[str], dropout:float=0.1, pooling:str='cls'):
+    def __init__(self, hidden_size:int, labels:list[str], dropout:float=0.1,
+                 pooling:str='cls', # 'cls' (the first token's vector) or 'mean' (the average over real tokens)
+                 multi_label:bool=False): # each class a separate yes/no: sigmoid and binary cross-entropy
         super().__init__()
         if pooling not in ('cls', 'mean'): raise ValueError(f"pooling must be 'cls' or 'mean', not {pooling!r}")
-        self.labels, self.pooling = list(labels), pooling
+        self.labels, self.pooling, self.multi_label = list(labels), pooling, multi_label
         self.dropout, self.classifier = nn.Dropout(dropout), nn.Linear(hidden_size, len(labels))
-    def loss(self, logits, labels, **kwargs): return token_cross_entropy(logits, labels)
 
 # %% ../nbs/03_models.ipynb #cd2126f9
 @patch
 def forward(self:SequenceHead, hidden, attention_mask):
+    "One score per class: the pooled vector through dropout and the linear layer."
     if self.pooling == 'cls': pooled = hidden[:, 0]
     else:
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
     return self.classifier(self.dropout(pooled))
+
+# %% ../nbs/03_models.ipynb #9044f70a
+@patch
+def loss(self:SequenceHead, logits, labels, **kwargs):
+    "Cross-entropy over the classes; with `multi_label`, binary cross-entropy on multi-hot `labels` (B, C)."
+    if not self.multi_label: return token_cross_entropy(logits, labels)
+    if labels.shape != logits.shape:
+        raise ValueError(f"multi-label targets must be multi-hot, shape {tuple(logits.shape)}, not {tuple(labels.shape)}")
+    return F.binary_cross_entropy_with_logits(logits.float(), labels.float())
+
+@patch
+def probs(self:SequenceHead, logits):
+    "Class probabilities: a softmax, or with `multi_label` an independent sigmoid per class."
+    return logits.float().sigmoid() if self.multi_label else logits.float().softmax(-1)
 
 # %% ../nbs/03_models.ipynb #ec232cf6
 class TaskModel(nn.Module):
@@ -149,11 +166,16 @@ def token_classifier(labels:list[str], # the tags, in id order (`LabelVocab.labe
     enc = encoder if isinstance(encoder, nn.Module) else load_encoder(encoder)
     return TaskModel(enc, {'ner': TokenHead(enc.config.hidden_size, labels, _dropout(enc.config, dropout), crf)})
 
-def sequence_classifier(labels:list[str], encoder:str|Path|nn.Module|None=None, dropout:float|None=None,
-                        pooling:str='cls')->TaskModel:
+def sequence_classifier(labels:list[str], # the classes, in id order
+                        encoder:str|Path|nn.Module|None=None, # a model name for `load_encoder`, or an encoder
+                        dropout:float|None=None, # `None`: the encoder's hidden dropout
+                        pooling:str='cls', # 'cls' or 'mean'
+                        multi_label:bool=False, # several labels per text: sigmoid and binary cross-entropy
+                       )->TaskModel:
     "A sequence-classification model: an encoder and one `SequenceHead` named 'cls'."
     enc = encoder if isinstance(encoder, nn.Module) else load_encoder(encoder)
-    return TaskModel(enc, {'cls': SequenceHead(enc.config.hidden_size, labels, _dropout(enc.config, dropout), pooling)})
+    head = SequenceHead(enc.config.hidden_size, labels, _dropout(enc.config, dropout), pooling, multi_label)
+    return TaskModel(enc, {'cls': head})
 
 # %% ../nbs/03_models.ipynb #e7aaae70
 def encoder_layers(encoder:nn.Module)->nn.ModuleList:
@@ -257,7 +279,7 @@ def _state_for_saving(model:TaskModel)->dict[str,torch.Tensor]:
     return {k: v.detach().contiguous() for k, v in state.items()}
 
 # %% ../nbs/03_models.ipynb #438c5b74
-def _head_meta(head)->dict: return dict(kind=head.kind, labels=head.labels, dropout=head.dropout.p) | ({'pooling': head.pooling} if head.kind == 'sequence' else {'crf': head.crf is not None})
+def _head_meta(head)->dict: return dict(kind=head.kind, labels=head.labels, dropout=head.dropout.p) | ({'pooling': head.pooling, 'multi_label': head.multi_label} if head.kind == 'sequence' else {'crf': head.crf is not None})
 
 def _config_for_saving(model:TaskModel):
     "The encoder's config, with the labels of a single head and the architecture `transformers` should build."
@@ -295,7 +317,7 @@ def _heads_from_folder(path:Path, config)->tuple[dict, dict, dict]:
 
 def _make_head(hidden_size:int, info:dict):
     if info['kind'] == 'token': return TokenHead(hidden_size, info['labels'], info['dropout'], info.get('crf', False))
-    return SequenceHead(hidden_size, info['labels'], info['dropout'], info.get('pooling', 'cls'))
+    return SequenceHead(hidden_size, info['labels'], info['dropout'], info.get('pooling', 'cls'), info.get('multi_label', False))
 
 # %% ../nbs/03_models.ipynb #a80c39ba
 def load_model(path:str|Path)->TaskModel:
