@@ -258,7 +258,8 @@ def start(self:TrainingPanel):
     self._apply_settings()
     self.cb.stopping, self.error, self.busy = False, None, True; self.cb.running.set()
     self.cb.losses = [l for l in self.cb.losses if l[0] <= self.learn.epoch] # an epoch cut short by stop runs again
-    self.thread = threading.Thread(target=self._train, args=(self.learn.epoch + self.epochs,), daemon=True, name='ft-nb panel')
+    self.thread = threading.Thread(target=self._train, args=(self.learn.epoch + self.epochs,), daemon=True,
+                                   name='ft-nb training panel')
     self.thread.start(); self._refresh()
 
 # %% ../nbs/06_widgets.ipynb #59b2f8cd
