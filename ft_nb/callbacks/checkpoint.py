@@ -164,7 +164,7 @@ class CheckpointCB(Callback):
 @patch
 def before_fit(self:CheckpointCB, learn):
     if learn.epoch == 0 or not hasattr(self, 'step'): self.step = 0
-    latest = _latest(self.path); self.n = int(latest.name[5:]) if latest else 0
+    latest = _latest(self.path); self.n, self.due = int(latest.name[5:]) if latest else 0, False
 
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #4de5778c
 @patch
@@ -201,7 +201,9 @@ def save(self:CheckpointCB, learn, epoch:int, batches:int): # the next batch to 
 def after_batch(self:CheckpointCB, learn):
     if not learn.training: return
     self.step += 1
-    if self.every and self.step % self.every == 0: self.save(learn, learn.epoch, learn.iter + 1)
+    self.due = self.due or bool(self.every) and self.step % self.every == 0
+    if self.due and learn.sync_gradients: # not within an accumulation window: its summed gradient is not saved
+        self.due = False; self.save(learn, learn.epoch, learn.iter + 1)
 
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #c516e835
 @patch
