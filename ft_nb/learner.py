@@ -6,7 +6,7 @@ Docs: https://ft-nb.github.io/ft-nb/learner.html.md"""
 
 # %% ../nbs/04_learner.ipynb #31636297
 from __future__ import annotations
-import math, time
+import time
 from functools import wraps
 from operator import attrgetter
 import torch
@@ -14,6 +14,7 @@ from torch import nn
 from fastcore.basics import patch
 from .core import default_device, to_device, autocast_dtype, in_notebook
 from .models import TaskModel, param_groups
+from .fastlinear import use_fast_linear
 
 # %% auto #0
 __all__ = ['Callback', 'run_cbs', 'CancelFitException', 'CancelEpochException', 'CancelBatchException', 'with_cbs', 'adamw',
@@ -33,11 +34,12 @@ def run_cbs(cbs:list, # callbacks, run in `order`
         method = getattr(cb, event, None)
         if method is not None: method(learn)
 
-# %% ../nbs/04_learner.ipynb #be4cc04b
+# %% ../nbs/04_learner.ipynb #ea1bb577
 class CancelFitException(Exception): "Raise in a callback to end training now."
 class CancelEpochException(Exception): "Raise in a callback to end the current epoch."
 class CancelBatchException(Exception): "Raise in a callback to skip the rest of the current batch."
 
+# %% ../nbs/04_learner.ipynb #4a9b6020
 class with_cbs:
     "Decorate a Learner method as event level `name`: before/after/cleanup events, and its cancel exception."
     def __init__(self, name:str): self.name = name
@@ -78,13 +80,14 @@ def callback(self:Learner, event:str): run_cbs(self.cbs, event, self)
 @patch(as_prop=True)
 def training(self:Learner)->bool: return self.model.training
 
-# %% ../nbs/04_learner.ipynb #da5f23b7
+# %% ../nbs/04_learner.ipynb #513c30ac
 @patch
 def predict(self:Learner):
     "Run the model on the batch; `self.preds` holds its output."
     self.task, inputs = self.batch if isinstance(self.batch, tuple) else (None, self.batch)
     self.preds = self.model(**inputs, **({} if self.task is None else {'task': self.task}))
 
+# %% ../nbs/04_learner.ipynb #9c5c5b7d
 @patch
 def get_loss(self:Learner):
     "The loss of this batch, from the model's output or `loss_func`."
@@ -112,7 +115,7 @@ def backward(self:Learner):
     if cb is None: self.scaled_loss.backward()
     else: cb.backward_with(self, self.scaled_loss)
 
-# %% ../nbs/04_learner.ipynb #00d3a5a0
+# %% ../nbs/04_learner.ipynb #b6f36571
 @patch
 def step(self:Learner):
     "Step the optimizer (through a `step_with` callback if any), at the end of an accumulation window only."
@@ -121,17 +124,13 @@ def step(self:Learner):
     if cb is None: self.opt.step()
     else: cb.step_with(self)
 
+# %% ../nbs/04_learner.ipynb #0c12203f
 @patch
 def zero_grad(self:Learner):
     "Zero the gradients after each optimizer step (not within an accumulation window)."
     if self.sync_gradients: self.opt.zero_grad(set_to_none=True)
 
-# %% ../nbs/04_learner.ipynb #7fa1c829
-@patch
-@with_cbs('epoch')
-def _one_epoch(self:Learner):
-    for self.iter, self.batch in enumerate(self.dl): self._one_batch()
-
+# %% ../nbs/04_learner.ipynb #b7238c33
 @patch
 @with_cbs('batch')
 def _one_batch(self:Learner):
@@ -142,7 +141,22 @@ def _one_batch(self:Learner):
         self.step(); self.callback('after_step')
         self.zero_grad()
 
-# %% ../nbs/04_learner.ipynb #b62e1047
+# %% ../nbs/04_learner.ipynb #91800e88
+@patch
+@with_cbs('epoch')
+def _one_epoch(self:Learner):
+    for self.iter, self.batch in enumerate(self.dl): self._one_batch()
+
+# %% ../nbs/04_learner.ipynb #7eecb100
+@patch
+def one_epoch(self:Learner, training:bool):
+    "Run one pass over the training or the validation loader."
+    self.model.train(training)
+    self.dl = self.train_dl if training else self.valid_dl
+    if hasattr(getattr(self.dl, 'batch_sampler', None), 'set_epoch'): self.dl.batch_sampler.set_epoch(self.epoch)
+    self._one_epoch()
+
+# %% ../nbs/04_learner.ipynb #a2abe9e7
 @patch
 @with_cbs('fit')
 def _fit(self:Learner):
@@ -152,15 +166,14 @@ def _fit(self:Learner):
             with torch.inference_mode(): self.one_epoch(False)
     self.epoch = self.n_epochs
 
+# %% ../nbs/04_learner.ipynb #d6658def
 @patch
-def one_epoch(self:Learner, training:bool):
-    "Run one pass over the training or the validation loader."
-    self.model.train(training)
-    self.dl = self.train_dl if training else self.valid_dl
-    if hasattr(getattr(self.dl, 'batch_sampler', None), 'set_epoch'): self.dl.batch_sampler.set_epoch(self.epoch)
-    self._one_epoch()
+def set_lr(self:Learner, lr:float):
+    "Set the base learning rate, keeping each group's ratio to it."
+    self.lr = lr
+    for g in self.opt.param_groups: g['lr'] = lr * g.get('lr_scale', 1.)
 
-# %% ../nbs/04_learner.ipynb #0ba60a79
+# %% ../nbs/04_learner.ipynb #602369fe
 @patch
 def fit(self:Learner, n_epochs:int=1, # epochs to train for
         lr:float|None=None, # base learning rate for this fit (`None`: keep the current one)
@@ -176,12 +189,6 @@ def fit(self:Learner, n_epochs:int=1, # epochs to train for
         self._fit()
     finally:
         for cb in extra: self.cbs.remove(cb)
-
-@patch
-def set_lr(self:Learner, lr:float):
-    "Set the base learning rate, keeping each group's ratio to it."
-    self.lr = lr
-    for g in self.opt.param_groups: g['lr'] = lr * g.get('lr_scale', 1.)
 
 # %% ../nbs/04_learner.ipynb #68a3532d
 class DeviceCB(Callback):
@@ -200,7 +207,7 @@ class MixedPrecisionCB(Callback):
                  verbose:bool=True): # say so when it keeps float32
         self.device, self.want, self.verbose = default_device(device), dtype, verbose
 
-# %% ../nbs/04_learner.ipynb #d98504a7
+# %% ../nbs/04_learner.ipynb #7f3c98d4
 @patch
 def before_fit(self:MixedPrecisionCB, learn):
     self.dtype = autocast_dtype(self.device) if self.want == 'auto' else self.want
@@ -208,6 +215,7 @@ def before_fit(self:MixedPrecisionCB, learn):
     self.scaler = torch.amp.GradScaler(self.device.type) if self.dtype == torch.float16 else None
     self.ctx = None
 
+# %% ../nbs/04_learner.ipynb #85d00c20
 @patch
 def before_batch(self:MixedPrecisionCB, learn):
     if self.dtype is not None: self.ctx = torch.autocast(self.device.type, dtype=self.dtype); self.ctx.__enter__()
@@ -217,7 +225,7 @@ def after_predict(self:MixedPrecisionCB, learn):
     if self.ctx is not None: self.ctx.__exit__(None, None, None); self.ctx = None
 MixedPrecisionCB.cleanup_batch = MixedPrecisionCB.after_predict
 
-# %% ../nbs/04_learner.ipynb #e4099ee5
+# %% ../nbs/04_learner.ipynb #69cd4dee
 @patch
 def before_backward(self:MixedPrecisionCB, learn):
     if self.scaler is not None: learn.scaled_loss = self.scaler.scale(learn.scaled_loss)
@@ -226,6 +234,7 @@ def before_backward(self:MixedPrecisionCB, learn):
 def after_backward(self:MixedPrecisionCB, learn):
     if self.scaler is not None and learn.sync_gradients: self.scaler.unscale_(learn.opt)
 
+# %% ../nbs/04_learner.ipynb #e0e1b378
 @patch
 def step_with(self:MixedPrecisionCB, learn):
     "The optimizer step, through the scaler with float16: skipped if a gradient overflowed."
@@ -236,18 +245,15 @@ def step_with(self:MixedPrecisionCB, learn):
 class FastLinearCB(Callback):
     "Route the model's float32 CPU linear layers through oneDNN for the length of a fit."
     order = -9 # after `DeviceCB` (-10) has moved the model
-    def before_fit(self, learn):
-        from ft_nb.fastlinear import use_fast_linear
-        self.switched = use_fast_linear(learn.model)
-    def cleanup_fit(self, learn):
-        from ft_nb.fastlinear import use_fast_linear
-        use_fast_linear(learn.model, False, self.switched)
+    def before_fit(self, learn): self.switched = use_fast_linear(learn.model)
+    def cleanup_fit(self, learn): use_fast_linear(learn.model, False, self.switched)
 
-# %% ../nbs/04_learner.ipynb #6709aed1
+# %% ../nbs/04_learner.ipynb #fbb0398e
 def _batch_size(learn)->int:
     inputs = learn.batch[1] if isinstance(learn.batch, tuple) else learn.batch
     return len(inputs['input_ids'])
 
+# %% ../nbs/04_learner.ipynb #d8f7f6aa
 class MeanLoss:
     "The mean loss over an epoch, weighted by batch size, kept on the device until asked for."
     name = 'loss'
@@ -256,7 +262,7 @@ class MeanLoss:
         self.total = self.total + learn.loss.detach() * _batch_size(learn); self.count += _batch_size(learn)
     def compute(self)->dict: return {self.name: float(self.total / max(self.count, 1))}
 
-# %% ../nbs/04_learner.ipynb #3e82cf19
+# %% ../nbs/04_learner.ipynb #bdbab340
 class MetricsCB(Callback):
     "Measure train/valid loss and `metrics` every epoch; append a row to `learn.history`."
     order = 10
@@ -265,9 +271,14 @@ class MetricsCB(Callback):
     def before_epoch(self, learn):
         if learn.training: self.start, self.row = time.perf_counter(), {'epoch': learn.epoch}
         for m in self._current(learn): m.reset()
-    def _current(self, learn): return [self.train_loss] if learn.training else [self.valid_loss, *self.metrics]
-    def after_batch(self, learn):
-        for m in self._current(learn): m.update(learn)
+
+# %% ../nbs/04_learner.ipynb #36879e5e
+@patch
+def _current(self:MetricsCB, learn): return [self.train_loss] if learn.training else [self.valid_loss, *self.metrics]
+
+@patch
+def after_batch(self:MetricsCB, learn):
+    for m in self._current(learn): m.update(learn)
 
 # %% ../nbs/04_learner.ipynb #b310c4cc
 @patch
@@ -341,7 +352,7 @@ def after_batch(self:ProgressCB, learn):
     self.losses.append((learn.epoch + (learn.iter + 1) / self.pbar.total, learn.loss.item()))
     self.pbar.comment = f"loss {self.losses[-1][1]:.4f}"; self.redraw(learn)
 
-# %% ../nbs/04_learner.ipynb #2c7ed496
+# %% ../nbs/04_learner.ipynb #10c0afcb
 @patch
 def after_epoch(self:ProgressCB, learn):
     if learn.training and learn.do_valid and learn.valid_dl is not None: return
@@ -350,6 +361,7 @@ def after_epoch(self:ProgressCB, learn):
     self.mbar.write([_cell_text(k, v) for k, v in row.items()], table=True)
     self.mbar.update(learn.epoch + 1 - self.start_epoch); self.redraw(learn)
 
+# %% ../nbs/04_learner.ipynb #0fa3ae07
 @patch
 def cleanup_fit(self:ProgressCB, learn):
     if self.mbar.main_bar.last_v is not None: self.mbar.on_iter_end() # cancelled before the last epoch ended

@@ -31,7 +31,8 @@ def shard_loader(dl, accelerator:Accelerator):
         dl.loaders = {k: shard_loader(d, accelerator) for k, d in dl.loaders.items()}; return dl
     s = getattr(dl, 'batch_sampler', None)
     if not isinstance(s, BucketBatchSampler): return accelerator.prepare_data_loader(dl)
-    if s.num_replicas not in (1, accelerator.num_processes): raise ValueError(f"loader sharded for {s.num_replicas} processes, running on {accelerator.num_processes}")
+    if s.num_replicas not in (1, accelerator.num_processes):
+        raise ValueError(f"loader sharded for {s.num_replicas} processes, running on {accelerator.num_processes}")
     s.num_replicas, s.rank = accelerator.num_processes, accelerator.process_index
     return dl
 
@@ -41,10 +42,13 @@ def check_valid_split(dl, num_processes:int):
     s = getattr(dl, 'batch_sampler', None)
     if not isinstance(s, BucketBatchSampler) or s.drop_last: return
     left = len(s.lengths) % (s.batch_size * num_processes)
-    if 0 < left < num_processes: warnings.warn(f"the last validation step has {left} item(s) for {num_processes} processes: {num_processes - left} will be counted twice")
+    if 0 < left < num_processes:
+        warnings.warn(f"the last validation step has {left} item(s) for {num_processes} processes: {num_processes - left} will be counted twice")
 
 # %% ../../nbs/05c_callbacks.accelerate.ipynb #0e24df8e
-def _counts(m)->list[str]: return sorted(getattr(m, 'sums', None) or [k for k, v in vars(m).items() if isinstance(v, (int, float, torch.Tensor)) and not isinstance(v, bool)])
+def _counts(m)->list[str]:
+    counts = [k for k, v in vars(m).items() if isinstance(v, (int, float, torch.Tensor)) and not isinstance(v, bool)]
+    return sorted(getattr(m, 'sums', None) or counts)
 
 def reduce_metric(m, # a metric: `reset`, `update`, `compute`
                   accelerator:Accelerator):

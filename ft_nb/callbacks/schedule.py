@@ -20,7 +20,7 @@ from ..learner import Learner, Callback, CancelFitException, DeviceCB, MixedPrec
 __all__ = ['opt_steps_per_epoch', 'ScheduleCB', 'OneCycleCB', 'GradClipCB', 'AccumulateCB', 'LRFinderCB', 'LRFindResult',
            'suggest_lrs', 'plot_lr_find', 'default_cbs']
 
-# %% ../../nbs/05_callbacks.schedule.ipynb #cbd8ee4b
+# %% ../../nbs/05_callbacks.schedule.ipynb #f328b5be
 _HF_SCHEDULES = {'linear': 'linear', 'cosine': 'cosine', 'constant': 'constant_with_warmup'}
 
 def opt_steps_per_epoch(learn:Learner)->int:
@@ -28,13 +28,14 @@ def opt_steps_per_epoch(learn:Learner)->int:
     n_acc = max((getattr(cb, 'n_acc', 1) for cb in learn.cbs), default=1)
     return math.ceil(len(learn.train_dl) / n_acc)
 
+# %% ../../nbs/05_callbacks.schedule.ipynb #04b8b5c8
 def _jump(sched, step:int):
     "Put `sched` at optimizer step `step`, as if it had been stepped that many times."
     sched.last_epoch = step - 1
     with warnings.catch_warnings(): # torch warns when a scheduler steps before its optimizer has
         warnings.simplefilter('ignore'); sched.step()
 
-# %% ../../nbs/05_callbacks.schedule.ipynb #e556e3b2
+# %% ../../nbs/05_callbacks.schedule.ipynb #ed9717aa
 class ScheduleCB(Callback):
     "Warm up linearly, then decay (`'linear'`, `'cosine'`) or hold (`'constant'`); the scheduler is `learn.scheduler`."
     order = -1 # builds the scheduler before other callbacks' `before_fit` (a checkpoint can then restore it)
@@ -42,10 +43,13 @@ class ScheduleCB(Callback):
                  warmup:int|float=0.1): # warmup length: a number of optimizer steps (int) or a fraction of all of them (float)
         if schedule not in _HF_SCHEDULES: raise ValueError(f"schedule must be one of {list(_HF_SCHEDULES)}, not {schedule!r}")
         self.schedule, self.warmup = schedule, warmup
-    def make(self, opt:torch.optim.Optimizer, total:int):
-        "The torch scheduler for `total` optimizer steps."
-        warm = self.warmup if isinstance(self.warmup, int) else round(self.warmup * total)
-        return get_scheduler(_HF_SCHEDULES[self.schedule], opt, num_warmup_steps=warm, num_training_steps=total)
+
+# %% ../../nbs/05_callbacks.schedule.ipynb #f9741ca2
+@patch
+def make(self:ScheduleCB, opt:torch.optim.Optimizer, total:int):
+    "The torch scheduler for `total` optimizer steps."
+    warm = self.warmup if isinstance(self.warmup, int) else round(self.warmup * total)
+    return get_scheduler(_HF_SCHEDULES[self.schedule], opt, num_warmup_steps=warm, num_training_steps=total)
 
 # %% ../../nbs/05_callbacks.schedule.ipynb #35c1983b
 @patch
@@ -59,7 +63,7 @@ def before_fit(self:ScheduleCB, learn):
 def after_step(self:ScheduleCB, learn):
     if learn.sync_gradients: learn.scheduler.step()
 
-# %% ../../nbs/05_callbacks.schedule.ipynb #4d2a5d83
+# %% ../../nbs/05_callbacks.schedule.ipynb #04298ac1
 class OneCycleCB(ScheduleCB):
     "Smith's one-cycle policy (torch's `OneCycleLR`), each group peaking at its own rate; the scheduler is `learn.scheduler`."
     def __init__(self, pct_start:float=0.25, # fraction of the steps spent raising the rate
@@ -67,10 +71,13 @@ class OneCycleCB(ScheduleCB):
                  final_div:float=1e4, # end at the start rate / `final_div`
                  cycle_momentum:bool=False): # also cycle Adam's beta1 between 0.95 and 0.85, as Smith does
         self.pct_start, self.div, self.final_div, self.cycle_momentum = pct_start, div, final_div, cycle_momentum
-    def make(self, opt:torch.optim.Optimizer, total:int)->OneCycleLR:
-        "The torch scheduler for `total` optimizer steps."
-        return OneCycleLR(opt, max_lr=[g['initial_lr'] for g in opt.param_groups], total_steps=total, pct_start=self.pct_start,
-                          div_factor=self.div, final_div_factor=self.final_div, cycle_momentum=self.cycle_momentum)
+
+# %% ../../nbs/05_callbacks.schedule.ipynb #a102f2af
+@patch
+def make(self:OneCycleCB, opt:torch.optim.Optimizer, total:int)->OneCycleLR:
+    "The torch scheduler for `total` optimizer steps."
+    return OneCycleLR(opt, max_lr=[g['initial_lr'] for g in opt.param_groups], total_steps=total, pct_start=self.pct_start,
+                      div_factor=self.div, final_div_factor=self.final_div, cycle_momentum=self.cycle_momentum)
 
 # %% ../../nbs/05_callbacks.schedule.ipynb #95a382fc
 class GradClipCB(Callback):
@@ -83,12 +90,13 @@ class GradClipCB(Callback):
         if not learn.sync_gradients: return # only the finished gradient of an accumulation window
         learn.grad_norm = nn.utils.clip_grad_norm_(learn.model.parameters(), self.max_norm, self.norm_type)
 
-# %% ../../nbs/05_callbacks.schedule.ipynb #e0a978b4
+# %% ../../nbs/05_callbacks.schedule.ipynb #917ad01e
 def _n_labelled(learn)->torch.Tensor|int:
     "Labelled positions in this batch: tokens for tagging, sequences for classification (1 without labels)."
     labels = learn.labels
     return 1 if labels is None else (labels != IGNORE_INDEX).sum()
 
+# %% ../../nbs/05_callbacks.schedule.ipynb #61f66f1d
 def _mean_over_processes(t):
     "The mean of tensor `t` over the processes of a distributed run; `t` itself in one process (or if it is a number)."
     dist = torch.distributed
@@ -104,7 +112,7 @@ class AccumulateCB(Callback):
         if weight not in ('labels', 'batches'): raise ValueError(f"weight must be 'labels' or 'batches', not {weight!r}")
         self.n_acc, self.weight = n_acc, weight
 
-# %% ../../nbs/05_callbacks.schedule.ipynb #ef567b65
+# %% ../../nbs/05_callbacks.schedule.ipynb #e28024c3
 @patch
 def before_fit(self:AccumulateCB, learn): self.total, self.first = 0, None
 
@@ -112,6 +120,7 @@ def before_fit(self:AccumulateCB, learn): self.total, self.first = 0, None
 def before_batch(self:AccumulateCB, learn):
     if learn.training: learn.sync_gradients = (learn.iter + 1) % self.n_acc == 0 or learn.iter + 1 == len(learn.train_dl)
 
+# %% ../../nbs/05_callbacks.schedule.ipynb #781e54cc
 @patch
 def before_backward(self:AccumulateCB, learn):
     n = _n_labelled(learn) if self.weight == 'labels' else 1
@@ -133,21 +142,26 @@ def after_backward(self:AccumulateCB, learn):
         if p.grad is not None: p.grad.div_(total)
     self.total, self.first = 0, None
 
-# %% ../../nbs/05_callbacks.schedule.ipynb #96d70eb6
+# %% ../../nbs/05_callbacks.schedule.ipynb #d3f425f5
 class LRFinderCB(Callback):
     "Raise the rate exponentially from `start` to `end` over `num_it` batches; stop when the smoothed loss passes `stop_factor` × its lowest."
     order = 50 # reads the loss after the other callbacks have run
     def __init__(self, start:float=1e-7, end:float=10., num_it:int=100, stop_factor:float=4., beta:float=0.98):
         self.start, self.end, self.num_it, self.stop_factor, self.beta = start, end, num_it, stop_factor, beta
     def before_fit(self, learn): self.lrs, self.losses, self.avg = [], [], 0.
-    def before_batch(self, learn):
-        self.lrs.append(self.start * (self.end / self.start) ** (len(self.lrs) / (self.num_it - 1))); learn.set_lr(self.lrs[-1])
-    def after_step(self, learn):
-        self.avg = self.beta * self.avg + (1 - self.beta) * learn.loss.item()
-        self.losses.append(self.avg / (1 - self.beta ** len(self.lrs)))
-        if not self.losses[-1] <= self.stop_factor * min(self.losses) or len(self.lrs) == self.num_it: raise CancelFitException()
 
-# %% ../../nbs/05_callbacks.schedule.ipynb #a10b7558
+# %% ../../nbs/05_callbacks.schedule.ipynb #10e272f2
+@patch
+def before_batch(self:LRFinderCB, learn):
+    self.lrs.append(self.start * (self.end / self.start) ** (len(self.lrs) / (self.num_it - 1))); learn.set_lr(self.lrs[-1])
+
+@patch
+def after_step(self:LRFinderCB, learn):
+    self.avg = self.beta * self.avg + (1 - self.beta) * learn.loss.item()
+    self.losses.append(self.avg / (1 - self.beta ** len(self.lrs)))
+    if not self.losses[-1] <= self.stop_factor * min(self.losses) or len(self.lrs) == self.num_it: raise CancelFitException()
+
+# %% ../../nbs/05_callbacks.schedule.ipynb #69d73af1
 class LRFindResult(NamedTuple):
     "The finder's curve (smoothed losses) and its two suggestions."
     lrs: list[float]
@@ -155,6 +169,7 @@ class LRFindResult(NamedTuple):
     steep: float # the rate where the loss falls fastest per decade
     min_div10: float # a tenth of the rate with the lowest loss
 
+# %% ../../nbs/05_callbacks.schedule.ipynb #0077c6a2
 def suggest_lrs(lrs:list[float], losses:list[float])->tuple[float, float]:
     "The rate of steepest descent of `losses` in log-rate, and a tenth of the rate of the lowest loss, both up to the minimum."
     lrs, losses = torch.tensor(lrs, dtype=torch.float64), torch.tensor(losses, dtype=torch.float64)
