@@ -328,7 +328,8 @@ def plot_history(losses:list[tuple], # (epoch as a float, training loss) pairs
     if metric:
         ax2 = ax.twinx(); ax2.plot([r['epoch'] + 1 for r in history], [r[metric] for r in history], 's--', color='C2', label=metric)
         ax2.set_ylabel(metric); ax2.legend(loc='center right')
-    ax.legend(loc='upper right'); fig.tight_layout()
+    if losses or valid: ax.legend(loc='upper right')
+    fig.tight_layout()
     return fig
 
 # %% ../nbs/04_learner.ipynb #0ff7a759
