@@ -11,11 +11,10 @@ from functools import cache
 import torch
 import torch.nn.functional as F
 from torch import nn
-from .learner import Callback
 
 # %% auto #0
 __all__ = ['linear_gflops', 'onednn_linear', 'onednn_available', 'pack_weight', 'OneDNNLinear', 'FastLinear', 'use_fast_linear',
-           'pack_linears', 'FastLinearCB']
+           'pack_linears']
 
 # %% ../nbs/04a_fastlinear.ipynb #9c2de1b9
 def linear_gflops(fn, # called as fn(x, weight, bias)
@@ -28,19 +27,17 @@ def linear_gflops(fn, # called as fn(x, weight, bias)
         for _ in range(repeat): t = time.perf_counter(); fn(x, w, b); best = min(best, time.perf_counter() - t)
     return 2 * m * k * n / best / 1e9
 
-# %% ../nbs/04a_fastlinear.ipynb #803fea62
-# oneDNN caches a kernel, with its scratch memory, per shape (1,024 by default); dynamic padding makes a new shape nearly
-# every batch, which cost 135-210 MB of peak memory in training. Read when oneDNN builds its first kernel.
-os.environ.setdefault('ONEDNN_PRIMITIVE_CACHE_CAPACITY', '16')
-
+# %% ../nbs/04a_fastlinear.ipynb #8619fe3f
 def onednn_linear(x, weight, bias=None):
     "x @ weight.T + bias for a 2-D float32 CPU `x`, through oneDNN (`weight` dense, or packed by `pack_weight`)."
     return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
 
+# %% ../nbs/04a_fastlinear.ipynb #a24617cd
 @cache
 def onednn_available()->bool:
     "Whether oneDNN's linear kernel exists here, agrees with `F.linear`, and is not turned off by `FT_NB_FAST_LINEAR=0`."
     if os.environ.get('FT_NB_FAST_LINEAR', '1') == '0': return False
+    os.environ.setdefault('ONEDNN_PRIMITIVE_CACHE_CAPACITY', '16') # before oneDNN's first kernel: see above
     try:
         x, w, b = torch.randn(5, 7), torch.randn(3, 7), torch.randn(3)
         return torch.allclose(onednn_linear(x, w, b), F.linear(x, w, b), atol=1e-5)
@@ -65,13 +62,14 @@ class OneDNNLinear(torch.autograd.Function):
         gw = g.t() @ x if ctx.needs_input_grad[1] else None
         return gx, gw, g.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
 
-# %% ../nbs/04a_fastlinear.ipynb #8bfc9609
+# %% ../nbs/04a_fastlinear.ipynb #36c29ac7
 _packed = weakref.WeakKeyDictionary() # module -> ((data_ptr, version), packed weight)
 
 def _weight_key(m:nn.Linear):
     try: return (m.weight.data_ptr(), m.weight._version)
     except RuntimeError: return None # an inference tensor: no version counter to trust
 
+# %% ../nbs/04a_fastlinear.ipynb #a6b1165d
 def _inference_weight(m:nn.Linear):
     "The packed weight if `pack_linears` packed it and it is still current (repacked if it was reloaded), else the dense one."
     if m not in _packed: return m.weight
@@ -80,11 +78,12 @@ def _inference_weight(m:nn.Linear):
     if _packed[m][0] != key: _packed[m] = (key, pack_weight(m.weight))
     return _packed[m][1]
 
-# %% ../nbs/04a_fastlinear.ipynb #b3980934
+# %% ../nbs/04a_fastlinear.ipynb #c91c868b
 def _use_onednn(x, weight)->bool:
     return (x.device.type == 'cpu' and x.dtype == weight.dtype == torch.float32 and x.numel() > 0
             and not torch.is_autocast_enabled('cpu') and onednn_available())
 
+# %% ../nbs/04a_fastlinear.ipynb #590caffe
 class FastLinear(nn.Linear):
     "`nn.Linear` whose float32 CPU products go through oneDNN (with packed weights after `pack_linears`)."
     def forward(self, x):
@@ -96,7 +95,7 @@ class FastLinear(nn.Linear):
         else: y = onednn_linear(flat, _inference_weight(self), None if self.bias is None else self.bias.detach())
         return y.reshape(*x.shape[:-1], y.shape[-1])
 
-# %% ../nbs/04a_fastlinear.ipynb #1f86b108
+# %% ../nbs/04a_fastlinear.ipynb #209b32fc
 def use_fast_linear(model:nn.Module, on:bool=True, # switch to `FastLinear` (True) or back to `nn.Linear` (False)
                     layers:list|None=None)->list: # only these layers (default: all of `model`'s)
     "Switch the `nn.Linear` layers of `model` to `FastLinear` (or back); returns the layers switched."
@@ -108,6 +107,7 @@ def use_fast_linear(model:nn.Module, on:bool=True, # switch to `FastLinear` (Tru
         for m in switched: _packed.pop(m, None)
     return switched
 
+# %% ../nbs/04a_fastlinear.ipynb #c1a5cbf7
 def pack_linears(model:nn.Module)->int:
     "Pack the weights of `model`'s `FastLinear` layers for inference; returns how many. Training drops the packs again."
     layers = [m for m in model.modules() if type(m) is FastLinear and _weight_key(m) is not None]
@@ -115,8 +115,7 @@ def pack_linears(model:nn.Module)->int:
     return len(layers)
 
 # %% ../nbs/04a_fastlinear.ipynb #caefb55d
-class FastLinearCB(Callback):
-    "Route the model's float32 CPU linear layers through oneDNN for the length of a fit."
-    order = -9 # after `DeviceCB` (-10) has moved the model
-    def before_fit(self, learn): self.switched = use_fast_linear(learn.model)
-    def cleanup_fit(self, learn): use_fast_linear(learn.model, False, self.switched)
+def __getattr__(name:str):
+    "`FastLinearCB`, importable from here as before it moved to `ft_nb.learner`, without importing the Learner up front."
+    if name == 'FastLinearCB': from ft_nb.learner import FastLinearCB; return FastLinearCB
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,18 +6,20 @@ Docs: https://ft-nb.github.io/ft-nb/learner.html.md"""
 
 # %% ../nbs/04_learner.ipynb #31636297
 from __future__ import annotations
-import math, time
+import time
 from functools import wraps
 from operator import attrgetter
 import torch
 from torch import nn
 from fastcore.basics import patch
-from .core import default_device, to_device, autocast_dtype
+from .core import default_device, to_device, autocast_dtype, in_notebook
 from .models import TaskModel, param_groups
+from .fastlinear import use_fast_linear
 
 # %% auto #0
 __all__ = ['Callback', 'run_cbs', 'CancelFitException', 'CancelEpochException', 'CancelBatchException', 'with_cbs', 'adamw',
-           'Learner', 'DeviceCB', 'MixedPrecisionCB', 'MeanLoss', 'MetricsCB', 'ProgressCB', 'plot_history']
+           'Learner', 'DeviceCB', 'MixedPrecisionCB', 'FastLinearCB', 'MeanLoss', 'MetricsCB', 'ProgressCB',
+           'plot_history']
 
 # %% ../nbs/04_learner.ipynb #cc9b5ef2
 class Callback:
@@ -32,11 +34,12 @@ def run_cbs(cbs:list, # callbacks, run in `order`
         method = getattr(cb, event, None)
         if method is not None: method(learn)
 
-# %% ../nbs/04_learner.ipynb #be4cc04b
+# %% ../nbs/04_learner.ipynb #ea1bb577
 class CancelFitException(Exception): "Raise in a callback to end training now."
 class CancelEpochException(Exception): "Raise in a callback to end the current epoch."
 class CancelBatchException(Exception): "Raise in a callback to skip the rest of the current batch."
 
+# %% ../nbs/04_learner.ipynb #4a9b6020
 class with_cbs:
     "Decorate a Learner method as event level `name`: before/after/cleanup events, and its cancel exception."
     def __init__(self, name:str): self.name = name
@@ -68,12 +71,109 @@ class Learner:
                  loss_func=None): # (preds, labels) -> loss, for models that do not return a loss themselves
         self.model, self.train_dl, self.valid_dl, self.lr = model, train_dl, valid_dl, lr
         self.cbs, self.opt_func, self.loss_func = list(cbs or []), opt_func, loss_func
-        self.opt, self.epoch, self.history = None, 0, []
-    def callback(self, event:str): run_cbs(self.cbs, event, self)
-    @property
-    def training(self)->bool: return self.model.training
+        self.opt, self.epoch, self.history, self.sync_gradients = None, 0, [], True
 
-# %% ../nbs/04_learner.ipynb #0ba60a79
+# %% ../nbs/04_learner.ipynb #dbe715b7
+@patch
+def callback(self:Learner, event:str): run_cbs(self.cbs, event, self)
+
+@patch(as_prop=True)
+def training(self:Learner)->bool: return self.model.training
+
+# %% ../nbs/04_learner.ipynb #513c30ac
+@patch
+def predict(self:Learner):
+    "Run the model on the batch; `self.preds` holds its output."
+    self.task, inputs = self.batch if isinstance(self.batch, tuple) else (None, self.batch)
+    self.preds = self.model(**inputs, **({} if self.task is None else {'task': self.task}))
+
+# %% ../nbs/04_learner.ipynb #9c5c5b7d
+@patch
+def get_loss(self:Learner):
+    "The loss of this batch, from the model's output or `loss_func`."
+    if isinstance(self.preds, dict) and 'loss' in self.preds: self.loss = self.preds['loss']
+    else: self.loss = self.loss_func(self.preds, self.labels)
+
+@patch(as_prop=True)
+def labels(self:Learner): return (self.batch[1] if isinstance(self.batch, tuple) else self.batch).get('labels')
+
+# %% ../nbs/04_learner.ipynb #932e0ed3
+@patch
+def provider(self:Learner, hook:str # a method name, 'backward_with' or 'step_with'
+            ):
+    "The one callback that has method `hook`, or `None`."
+    cbs = [cb for cb in self.cbs if callable(getattr(cb, hook, None))]
+    if len(cbs) > 1: raise ValueError(f"only one callback may have `{hook}`, not {', '.join(type(cb).__name__ for cb in cbs)}")
+    return cbs[0] if cbs else None
+
+# %% ../nbs/04_learner.ipynb #2ba0ad70
+@patch
+def backward(self:Learner):
+    "Backpropagate `scaled_loss`: the loss as `before_backward` callbacks scaled it, through a `backward_with` callback if any."
+    self.scaled_loss = self.loss; self.callback('before_backward')
+    cb = self.provider('backward_with')
+    if cb is None: self.scaled_loss.backward()
+    else: cb.backward_with(self, self.scaled_loss)
+
+# %% ../nbs/04_learner.ipynb #b6f36571
+@patch
+def step(self:Learner):
+    "Step the optimizer (through a `step_with` callback if any), at the end of an accumulation window only."
+    if not self.sync_gradients: return
+    cb = self.provider('step_with')
+    if cb is None: self.opt.step()
+    else: cb.step_with(self)
+
+# %% ../nbs/04_learner.ipynb #0c12203f
+@patch
+def zero_grad(self:Learner):
+    "Zero the gradients after each optimizer step (not within an accumulation window)."
+    if self.sync_gradients: self.opt.zero_grad(set_to_none=True)
+
+# %% ../nbs/04_learner.ipynb #b7238c33
+@patch
+@with_cbs('batch')
+def _one_batch(self:Learner):
+    self.predict(); self.callback('after_predict')
+    self.get_loss(); self.callback('after_loss')
+    if self.training:
+        self.backward(); self.callback('after_backward')
+        self.step(); self.callback('after_step')
+        self.zero_grad()
+
+# %% ../nbs/04_learner.ipynb #91800e88
+@patch
+@with_cbs('epoch')
+def _one_epoch(self:Learner):
+    for self.iter, self.batch in enumerate(self.dl): self._one_batch()
+
+# %% ../nbs/04_learner.ipynb #7eecb100
+@patch
+def one_epoch(self:Learner, training:bool):
+    "Run one pass over the training or the validation loader."
+    self.model.train(training)
+    self.dl = self.train_dl if training else self.valid_dl
+    if hasattr(getattr(self.dl, 'batch_sampler', None), 'set_epoch'): self.dl.batch_sampler.set_epoch(self.epoch)
+    self._one_epoch()
+
+# %% ../nbs/04_learner.ipynb #a2abe9e7
+@patch
+@with_cbs('fit')
+def _fit(self:Learner):
+    for self.epoch in range(self.epoch, self.n_epochs):
+        if self.do_train: self.one_epoch(True)
+        if self.do_valid and self.valid_dl is not None:
+            with torch.inference_mode(): self.one_epoch(False)
+    self.epoch = self.n_epochs
+
+# %% ../nbs/04_learner.ipynb #d6658def
+@patch
+def set_lr(self:Learner, lr:float):
+    "Set the base learning rate, keeping each group's ratio to it."
+    self.lr = lr
+    for g in self.opt.param_groups: g['lr'] = lr * g.get('lr_scale', 1.)
+
+# %% ../nbs/04_learner.ipynb #602369fe
 @patch
 def fit(self:Learner, n_epochs:int=1, # epochs to train for
         lr:float|None=None, # base learning rate for this fit (`None`: keep the current one)
@@ -90,69 +190,6 @@ def fit(self:Learner, n_epochs:int=1, # epochs to train for
     finally:
         for cb in extra: self.cbs.remove(cb)
 
-@patch
-def set_lr(self:Learner, lr:float):
-    "Set the base learning rate, keeping each group's ratio to it."
-    self.lr = lr
-    for g in self.opt.param_groups: g['lr'] = lr * g.get('lr_scale', 1.)
-
-# %% ../nbs/04_learner.ipynb #b62e1047
-@patch
-@with_cbs('fit')
-def _fit(self:Learner):
-    for self.epoch in range(self.epoch, self.n_epochs):
-        if self.do_train: self.one_epoch(True)
-        if self.do_valid and self.valid_dl is not None:
-            with torch.inference_mode(): self.one_epoch(False)
-    self.epoch = self.n_epochs
-
-@patch
-def one_epoch(self:Learner, training:bool):
-    "Run one pass over the training or the validation loader."
-    self.model.train(training)
-    self.dl = self.train_dl if training else self.valid_dl
-    if hasattr(getattr(self.dl, 'batch_sampler', None), 'set_epoch'): self.dl.batch_sampler.set_epoch(self.epoch)
-    self._one_epoch()
-
-# %% ../nbs/04_learner.ipynb #7fa1c829
-@patch
-@with_cbs('epoch')
-def _one_epoch(self:Learner):
-    for self.iter, self.batch in enumerate(self.dl): self._one_batch()
-
-@patch
-@with_cbs('batch')
-def _one_batch(self:Learner):
-    self.predict(); self.callback('after_predict')
-    self.get_loss(); self.callback('after_loss')
-    if self.training:
-        self.backward(); self.callback('after_backward')
-        self.step(); self.callback('after_step')
-        self.zero_grad()
-
-# %% ../nbs/04_learner.ipynb #da5f23b7
-@patch
-def predict(self:Learner):
-    "Run the model on the batch; `self.preds` holds its output."
-    self.task, inputs = self.batch if isinstance(self.batch, tuple) else (None, self.batch)
-    self.preds = self.model(**inputs, **({} if self.task is None else {'task': self.task}))
-
-@patch
-def get_loss(self:Learner):
-    "The loss of this batch, from the model's output or `loss_func`."
-    if isinstance(self.preds, dict) and 'loss' in self.preds: self.loss = self.preds['loss']
-    else: self.loss = self.loss_func(self.preds, self.labels)
-
-@patch(as_prop=True)
-def labels(self:Learner): return (self.batch[1] if isinstance(self.batch, tuple) else self.batch).get('labels')
-
-@patch
-def backward(self:Learner): self.loss.backward()
-@patch
-def step(self:Learner): self.opt.step()
-@patch
-def zero_grad(self:Learner): self.opt.zero_grad(set_to_none=True)
-
 # %% ../nbs/04_learner.ipynb #68a3532d
 class DeviceCB(Callback):
     "Put the model, then each batch, on `device` (`None`: CUDA when available, else the CPU)."
@@ -163,37 +200,60 @@ class DeviceCB(Callback):
 
 # %% ../nbs/04_learner.ipynb #5de557a3
 class MixedPrecisionCB(Callback):
-    "Autocast the forward pass to bfloat16/float16 on CUDA; stay in float32 (and say so) elsewhere."
+    "Autocast the forward pass to bfloat16/float16 (float16 with a `GradScaler`); by default on CUDA only."
     order = -5
-    def __init__(self, device=None, verbose:bool=True): self.device, self.verbose = default_device(device), verbose
-    def before_fit(self, learn):
-        self.dtype, self.ctx = autocast_dtype(self.device), None
-        if self.dtype is None and self.verbose: print(f"mixed precision: none on {self.device.type} (float32 is faster there)")
-        if self.dtype == torch.float16: self._scale_steps(learn)
-    def before_batch(self, learn):
-        if self.dtype is None: return
-        self.ctx = torch.autocast(self.device.type, dtype=self.dtype); self.ctx.__enter__()
-    def after_predict(self, learn):
-        if self.ctx is not None: self.ctx.__exit__(None, None, None); self.ctx = None
-    cleanup_batch = after_predict
+    def __init__(self, device=None, # the device training runs on (`None`: CUDA when available, else the CPU)
+                 dtype:torch.dtype|str='auto', # 'auto': `autocast_dtype(device)`, float32 on the CPU; or a dtype to force
+                 verbose:bool=True): # say so when it keeps float32
+        self.device, self.want, self.verbose = default_device(device), dtype, verbose
 
-# %% ../nbs/04_learner.ipynb #e4099ee5
+# %% ../nbs/04_learner.ipynb #7f3c98d4
 @patch
-def _scale_steps(self:MixedPrecisionCB, learn):
-    "Route backward and step through a `GradScaler` (float16 only)."
-    self.scaler = torch.amp.GradScaler('cuda')
-    learn.backward = lambda: self.scaler.scale(learn.loss).backward()
-    learn.step = lambda: (self.scaler.step(learn.opt), self.scaler.update())
+def before_fit(self:MixedPrecisionCB, learn):
+    self.dtype = autocast_dtype(self.device) if self.want == 'auto' else self.want
+    if self.dtype is None and self.verbose: print(f"mixed precision: none on {self.device.type} (float32 is faster there)")
+    self.scaler = torch.amp.GradScaler(self.device.type) if self.dtype == torch.float16 else None
+    self.ctx = None
+
+# %% ../nbs/04_learner.ipynb #85d00c20
+@patch
+def before_batch(self:MixedPrecisionCB, learn):
+    if self.dtype is not None: self.ctx = torch.autocast(self.device.type, dtype=self.dtype); self.ctx.__enter__()
 
 @patch
-def cleanup_fit(self:MixedPrecisionCB, learn):
-    for name in ('backward', 'step'): learn.__dict__.pop(name, None) # back to the Learner's own methods
+def after_predict(self:MixedPrecisionCB, learn):
+    if self.ctx is not None: self.ctx.__exit__(None, None, None); self.ctx = None
+MixedPrecisionCB.cleanup_batch = MixedPrecisionCB.after_predict
 
-# %% ../nbs/04_learner.ipynb #6709aed1
+# %% ../nbs/04_learner.ipynb #69cd4dee
+@patch
+def before_backward(self:MixedPrecisionCB, learn):
+    if self.scaler is not None: learn.scaled_loss = self.scaler.scale(learn.scaled_loss)
+
+@patch
+def after_backward(self:MixedPrecisionCB, learn):
+    if self.scaler is not None and learn.sync_gradients: self.scaler.unscale_(learn.opt)
+
+# %% ../nbs/04_learner.ipynb #e0e1b378
+@patch
+def step_with(self:MixedPrecisionCB, learn):
+    "The optimizer step, through the scaler with float16: skipped if a gradient overflowed."
+    if self.scaler is None: return learn.opt.step()
+    self.scaler.step(learn.opt); self.scaler.update()
+
+# %% ../nbs/04_learner.ipynb #2d887f98
+class FastLinearCB(Callback):
+    "Route the model's float32 CPU linear layers through oneDNN for the length of a fit."
+    order = -9 # after `DeviceCB` (-10) has moved the model
+    def before_fit(self, learn): self.switched = use_fast_linear(learn.model)
+    def cleanup_fit(self, learn): use_fast_linear(learn.model, False, self.switched)
+
+# %% ../nbs/04_learner.ipynb #fbb0398e
 def _batch_size(learn)->int:
     inputs = learn.batch[1] if isinstance(learn.batch, tuple) else learn.batch
     return len(inputs['input_ids'])
 
+# %% ../nbs/04_learner.ipynb #d8f7f6aa
 class MeanLoss:
     "The mean loss over an epoch, weighted by batch size, kept on the device until asked for."
     name = 'loss'
@@ -202,7 +262,7 @@ class MeanLoss:
         self.total = self.total + learn.loss.detach() * _batch_size(learn); self.count += _batch_size(learn)
     def compute(self)->dict: return {self.name: float(self.total / max(self.count, 1))}
 
-# %% ../nbs/04_learner.ipynb #3e82cf19
+# %% ../nbs/04_learner.ipynb #bdbab340
 class MetricsCB(Callback):
     "Measure train/valid loss and `metrics` every epoch; append a row to `learn.history`."
     order = 10
@@ -211,9 +271,14 @@ class MetricsCB(Callback):
     def before_epoch(self, learn):
         if learn.training: self.start, self.row = time.perf_counter(), {'epoch': learn.epoch}
         for m in self._current(learn): m.reset()
-    def _current(self, learn): return [self.train_loss] if learn.training else [self.valid_loss, *self.metrics]
-    def after_batch(self, learn):
-        for m in self._current(learn): m.update(learn)
+
+# %% ../nbs/04_learner.ipynb #36879e5e
+@patch
+def _current(self:MetricsCB, learn): return [self.train_loss] if learn.training else [self.valid_loss, *self.metrics]
+
+@patch
+def after_batch(self:MetricsCB, learn):
+    for m in self._current(learn): m.update(learn)
 
 # %% ../nbs/04_learner.ipynb #b310c4cc
 @patch
@@ -225,46 +290,30 @@ def after_epoch(self:MetricsCB, learn):
     self.row['time'] = time.perf_counter() - self.start
     learn.history.append(self.row); del self.row
 
-# %% ../nbs/04_learner.ipynb #85225637
-from fastprogress.fastprogress import master_bar, progress_bar
-from fastprogress.core import format_time
-
-def _in_notebook()->bool:
-    try: from IPython import get_ipython; return get_ipython() is not None and 'IPKernelApp' in get_ipython().config
-    except ImportError: return False
-
-# %% ../nbs/04_learner.ipynb #044636c4
+# %% ../nbs/04_learner.ipynb #bf6e80dc
 class ProgressCB(Callback):
     "Progress bars, a per-epoch table, and a loss/metric chart (live in notebooks, saved as PNG when `plot_path` is set)."
     order = MetricsCB.order + 1
-    def __init__(self, plot:bool=True, plot_every:int=10, plot_path=None):
-        self.plot, self.plot_every, self.plot_path = plot, plot_every, plot_path
-    def before_fit(self, learn):
-        self.mbar, self.start_epoch = master_bar(range(learn.epoch, learn.n_epochs)), learn.epoch
-        self.first, self.losses, self.display = True, [], None
-        self.mbar.update(0)
-    def before_epoch(self, learn):
-        learn.dl = self.pbar = progress_bar(learn.dl, parent=self.mbar, leave=False)
+    def __init__(self, plot:bool=True, # draw the chart in notebooks
+                 plot_every:int=10, # training batches between loss readings
+                 plot_path=None, # save the chart there at the end of the fit
+                 redraw_s:float=2.): # least seconds between redraws while training runs
+        self.plot, self.plot_every, self.plot_path, self.redraw_s = plot, plot_every, plot_path, redraw_s
 
-# %% ../nbs/04_learner.ipynb #9ab52612
+# %% ../nbs/04_learner.ipynb #79f2cb63
 @patch
-def after_batch(self:ProgressCB, learn):
-    if not learn.training: return
-    if learn.iter % self.plot_every == 0 or learn.iter == self.pbar.total - 1:
-        self.losses.append((learn.epoch + (learn.iter + 1) / self.pbar.total, learn.loss.item()))
-        self.pbar.comment = f"loss {self.losses[-1][1]:.4f}"
-        if self.plot and _in_notebook(): self.update_plot(learn)
+def before_fit(self:ProgressCB, learn):
+    from fastprogress.fastprogress import master_bar
+    self.mbar, self.start_epoch = master_bar(range(learn.epoch, learn.n_epochs)), learn.epoch
+    self.first, self.losses, self.display, self.drawn = True, [], None, time.perf_counter()
+    self.mbar.update(0)
 
 @patch
-def after_epoch(self:ProgressCB, learn):
-    if learn.training and learn.do_valid and learn.valid_dl is not None: return
-    row = learn.history[-1] if learn.history else {'epoch': learn.epoch}
-    if self.first: self.mbar.write(list(row), table=True); self.first = False
-    self.mbar.write([f"{v:.4f}" if isinstance(v, float) and k != 'time' else format_time(v) if k == 'time' else str(v) for k, v in row.items()], table=True)
-    self.mbar.update(learn.epoch + 1 - self.start_epoch)
-    if self.plot and _in_notebook(): self.update_plot(learn)
+def before_epoch(self:ProgressCB, learn):
+    from fastprogress.fastprogress import progress_bar
+    learn.dl = self.pbar = progress_bar(learn.dl, parent=self.mbar, leave=False)
 
-# %% ../nbs/04_learner.ipynb #247b1bff
+# %% ../nbs/04_learner.ipynb #dd85439c
 def plot_history(losses:list[tuple], # (epoch as a float, training loss) pairs
                  history:list[dict], # `learn.history`
                 ):
@@ -279,19 +328,43 @@ def plot_history(losses:list[tuple], # (epoch as a float, training loss) pairs
     if metric:
         ax2 = ax.twinx(); ax2.plot([r['epoch'] + 1 for r in history], [r[metric] for r in history], 's--', color='C2', label=metric)
         ax2.set_ylabel(metric); ax2.legend(loc='center right')
-    ax.legend(loc='upper right'); fig.tight_layout()
+    if losses or valid: ax.legend(loc='upper right')
+    fig.tight_layout()
     return fig
 
-# %% ../nbs/04_learner.ipynb #d3cd3604
+# %% ../nbs/04_learner.ipynb #0ff7a759
 @patch
-def update_plot(self:ProgressCB, learn):
-    "Redraw the live chart in the notebook."
+def redraw(self:ProgressCB, learn, force:bool=False):
+    "Redraw the chart in the notebook, at most every `redraw_s` seconds unless `force`."
+    if not (self.plot and in_notebook()) or (not force and time.perf_counter() - self.drawn < self.redraw_s): return
     from IPython.display import display
-    fig = plot_history(self.losses, learn.history)
+    fig, self.drawn = plot_history(self.losses, learn.history), time.perf_counter()
     if self.display is None: self.display = display(fig, display_id=True)
     else: self.display.update(fig)
 
+# %% ../nbs/04_learner.ipynb #09c5f93d
+def _cell_text(column:str, value)->str:
+    from fastprogress.core import format_time
+    return format_time(value) if column == 'time' else f"{value:.4f}" if isinstance(value, float) else str(value)
+
+@patch
+def after_batch(self:ProgressCB, learn):
+    if not learn.training or not (learn.iter % self.plot_every == 0 or learn.iter == self.pbar.total - 1): return
+    self.losses.append((learn.epoch + (learn.iter + 1) / self.pbar.total, learn.loss.item()))
+    self.pbar.comment = f"loss {self.losses[-1][1]:.4f}"; self.redraw(learn)
+
+# %% ../nbs/04_learner.ipynb #10c0afcb
+@patch
+def after_epoch(self:ProgressCB, learn):
+    if learn.training and learn.do_valid and learn.valid_dl is not None: return
+    row = learn.history[-1] if learn.history else {'epoch': learn.epoch}
+    if self.first: self.mbar.write(list(row), table=True); self.first = False
+    self.mbar.write([_cell_text(k, v) for k, v in row.items()], table=True)
+    self.mbar.update(learn.epoch + 1 - self.start_epoch); self.redraw(learn)
+
+# %% ../nbs/04_learner.ipynb #0fa3ae07
 @patch
 def cleanup_fit(self:ProgressCB, learn):
     if self.mbar.main_bar.last_v is not None: self.mbar.on_iter_end() # cancelled before the last epoch ended
+    self.redraw(learn, force=True)
     if self.plot_path: plot_history(self.losses, learn.history).savefig(self.plot_path, dpi=120)

@@ -40,8 +40,8 @@ def _train_wordpiece(corpus:tuple, vocab_size:int, lowercase:bool)->str:
     tk = Tokenizer(models.WordPiece(unk_token='[UNK]'))
     tk.normalizer = normalizers.BertNormalizer(lowercase=lowercase)
     tk.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tk.train_from_iterator(corpus, trainers.WordPieceTrainer(vocab_size=vocab_size, show_progress=False,
-                                                             special_tokens=['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']))
+    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, show_progress=False, special_tokens=['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'])
+    tk.train_from_iterator(corpus, trainer)
     cls, sep = tk.token_to_id('[CLS]'), tk.token_to_id('[SEP]')
     tk.post_processor = processors.BertProcessing(('[SEP]', sep), ('[CLS]', cls))
     tk.decoder = decoders.WordPiece()
@@ -58,9 +58,10 @@ def tiny_wordpiece(corpus:list[str]|None=None, # texts to train on; `None` means
                                    pad_token='[PAD]', cls_token='[CLS]', sep_token='[SEP]', mask_token='[MASK]',
                                    model_input_names=['input_ids', 'token_type_ids', 'attention_mask'])
 
-# %% ../nbs/00a_testing.ipynb #0f3b717a
+# %% ../nbs/00a_testing.ipynb #1191e7ab
 _ROBERTA_SPECIALS = ['<s>', '<pad>', '</s>', '<unk>', '<mask>'] # ids 0..4, as in RoBERTa and XLM-R
 
+# %% ../nbs/00a_testing.ipynb #f324df0d
 @lru_cache(maxsize=None)
 def _train_bpe(corpus:tuple, vocab_size:int)->str:
     "The JSON of a byte-level BPE tokenizer trained on `corpus`."
@@ -72,13 +73,14 @@ def _train_bpe(corpus:tuple, vocab_size:int)->str:
     tk.decoder = decoders.ByteLevel()
     return tk.to_str()
 
-# %% ../nbs/00a_testing.ipynb #9d64ccc4
+# %% ../nbs/00a_testing.ipynb #8fd9548d
 def _roberta_wrap(js:str)->PreTrainedTokenizerFast:
     "Wrap a trained tokenizer with RoBERTa's special tokens (and, like RoBERTa's, no `token_type_ids`)."
     return PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_str(js), model_max_length=512, bos_token='<s>', eos_token='</s>',
                                    cls_token='<s>', sep_token='</s>', unk_token='<unk>', pad_token='<pad>', mask_token='<mask>',
                                    model_input_names=['input_ids', 'attention_mask'])
 
+# %% ../nbs/00a_testing.ipynb #6d356bbe
 def tiny_bpe(corpus:list[str]|None=None, # texts to train on; `None` means `TINY_CORPUS`
              vocab_size:int=500, # vocabulary size, including the 256 single bytes
             )->PreTrainedTokenizerFast:
@@ -106,9 +108,10 @@ def tiny_unigram(corpus:list[str]|None=None, # texts to train on; `None` means `
     "A tiny XLM-R-style SentencePiece/Unigram tokenizer (Metaspace) framing with `<s>`/`</s>`."
     return _roberta_wrap(_train_unigram(tuple(corpus or TINY_CORPUS), vocab_size))
 
-# %% ../nbs/00a_testing.ipynb #7acbe2aa
+# %% ../nbs/00a_testing.ipynb #b04793ac
 TINY_ARCHS = ('bert', 'roberta', 'xlm-roberta') # the architectures `tiny_tokenizer` and `tiny_config` know
 
+# %% ../nbs/00a_testing.ipynb #97746f72
 def tiny_tokenizer(arch:str='bert', # one of `TINY_ARCHS`
                    corpus:list[str]|None=None, # texts to train on; `None` means `TINY_CORPUS`
                   )->PreTrainedTokenizerFast:
@@ -118,13 +121,18 @@ def tiny_tokenizer(arch:str='bert', # one of `TINY_ARCHS`
     return makers[arch](corpus)
 
 # %% ../nbs/00a_testing.ipynb #990a77d4
+def _config_class(arch:str):
+    "The config class of `arch`, one of `TINY_ARCHS`."
+    if arch not in TINY_ARCHS: raise ValueError(f"unknown architecture {arch!r}; expected one of {TINY_ARCHS}")
+    return dict(zip(TINY_ARCHS, (BertConfig, RobertaConfig, XLMRobertaConfig)))[arch]
+
+# %% ../nbs/00a_testing.ipynb #5f08473a
 def tiny_config(arch:str='bert', # one of `TINY_ARCHS`
                 tokenizer:PreTrainedTokenizerFast|None=None, # the tokenizer to match; `None` means `tiny_tokenizer(arch)`
                 **kwargs, # anything else for the config, such as `num_labels`
                ):
     "A tiny random `BertConfig`, `RobertaConfig` or `XLMRobertaConfig` matching `tokenizer`."
-    if arch not in TINY_ARCHS: raise ValueError(f"unknown architecture {arch!r}; expected one of {TINY_ARCHS}")
-    tok, cls = tokenizer or tiny_tokenizer(arch), dict(zip(TINY_ARCHS, (BertConfig, RobertaConfig, XLMRobertaConfig)))[arch]
+    cls, tok = _config_class(arch), tokenizer or tiny_tokenizer(arch)
     base = dict(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
                 max_position_embeddings=tok.model_max_length, pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
                 eos_token_id=tok.eos_token_id)

@@ -11,7 +11,7 @@ import torch
 from fastcore.basics import patch
 from accelerate import Accelerator, PartialState
 from ..core import to_device
-from ..learner import Callback
+from ..learner import Callback, MixedPrecisionCB
 from ..data.load import BucketBatchSampler
 
 # %% auto #0
@@ -31,7 +31,8 @@ def shard_loader(dl, accelerator:Accelerator):
         dl.loaders = {k: shard_loader(d, accelerator) for k, d in dl.loaders.items()}; return dl
     s = getattr(dl, 'batch_sampler', None)
     if not isinstance(s, BucketBatchSampler): return accelerator.prepare_data_loader(dl)
-    if s.num_replicas not in (1, accelerator.num_processes): raise ValueError(f"loader sharded for {s.num_replicas} processes, running on {accelerator.num_processes}")
+    if s.num_replicas not in (1, accelerator.num_processes):
+        raise ValueError(f"loader sharded for {s.num_replicas} processes, running on {accelerator.num_processes}")
     s.num_replicas, s.rank = accelerator.num_processes, accelerator.process_index
     return dl
 
@@ -41,10 +42,13 @@ def check_valid_split(dl, num_processes:int):
     s = getattr(dl, 'batch_sampler', None)
     if not isinstance(s, BucketBatchSampler) or s.drop_last: return
     left = len(s.lengths) % (s.batch_size * num_processes)
-    if 0 < left < num_processes: warnings.warn(f"the last validation step has {left} item(s) for {num_processes} processes: {num_processes - left} will be counted twice")
+    if 0 < left < num_processes:
+        warnings.warn(f"the last validation step has {left} item(s) for {num_processes} processes: {num_processes - left} will be counted twice")
 
 # %% ../../nbs/05c_callbacks.accelerate.ipynb #0e24df8e
-def _counts(m)->list[str]: return sorted(getattr(m, 'sums', None) or [k for k, v in vars(m).items() if isinstance(v, (int, float, torch.Tensor)) and not isinstance(v, bool)])
+def _counts(m)->list[str]:
+    counts = [k for k, v in vars(m).items() if isinstance(v, (int, float, torch.Tensor)) and not isinstance(v, bool)]
+    return sorted(getattr(m, 'sums', None) or counts)
 
 def reduce_metric(m, # a metric: `reset`, `update`, `compute`
                   accelerator:Accelerator):
@@ -61,15 +65,22 @@ class AccelerateCB(Callback):
     "Data-parallel training through Hugging Face Accelerate: shard the data, average gradients, sum metrics over processes."
     order = -10
     def __init__(self, accelerator:Accelerator|None=None, # `None`: `make_accelerator(**kwargs)`
-                 **kwargs): # for `Accelerator`: mixed_precision, kwargs_handlers, ...
+                 **kwargs): # for `Accelerator`: kwargs_handlers, ... (mixed precision: use `MixedPrecisionCB`)
         self.accelerator = accelerator or make_accelerator(**kwargs)
-    def before_fit(self, learn):
-        acc = self.accelerator
-        learn.train_dl, learn.valid_dl = shard_loader(learn.train_dl, acc), shard_loader(learn.valid_dl, acc)
-        check_valid_split(learn.valid_dl, acc.num_processes)
-        learn.model, learn.opt = acc.prepare(learn.model, learn.opt)
-        learn.backward = lambda: acc.backward(learn.loss) # an instance attribute hides `Learner.backward`
     def before_batch(self, learn): learn.batch = to_device(learn.batch, self.accelerator.device)
+    def backward_with(self, learn, loss):
+        "Backward through Accelerate, which averages the gradients over the processes."
+        self.accelerator.backward(loss)
+
+# %% ../../nbs/05c_callbacks.accelerate.ipynb #a2f2eb7d
+@patch
+def before_fit(self:AccelerateCB, learn):
+    acc = self.accelerator
+    if acc.mixed_precision != 'no' and any(isinstance(cb, MixedPrecisionCB) for cb in learn.cbs):
+        raise ValueError(f"mixed precision twice: the Accelerator's ({acc.mixed_precision}) and a MixedPrecisionCB; keep one")
+    learn.train_dl, learn.valid_dl = shard_loader(learn.train_dl, acc), shard_loader(learn.valid_dl, acc)
+    check_valid_split(learn.valid_dl, acc.num_processes)
+    learn.model, learn.opt = acc.prepare(learn.model, learn.opt)
 
 # %% ../../nbs/05c_callbacks.accelerate.ipynb #9d9ff783
 @patch
@@ -80,7 +91,6 @@ def after_epoch(self:AccelerateCB, learn):
 
 @patch
 def cleanup_fit(self:AccelerateCB, learn):
-    learn.__dict__.pop('backward', None)
     learn.model = self.accelerator.unwrap_model(learn.model)
     learn.opt = getattr(learn.opt, 'optimizer', learn.opt) # `AcceleratedOptimizer` keeps the torch optimizer here
 

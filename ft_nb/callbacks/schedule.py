@@ -13,14 +13,14 @@ from torch import nn
 from torch.optim.lr_scheduler import OneCycleLR
 from transformers import get_scheduler
 from fastcore.basics import patch
-from ..core import IGNORE_INDEX
-from ..learner import Learner, Callback, CancelFitException, DeviceCB, MixedPrecisionCB, MetricsCB, ProgressCB
+from ..core import IGNORE_INDEX, default_device
+from ..learner import Learner, Callback, CancelFitException, DeviceCB, MixedPrecisionCB, FastLinearCB, MetricsCB, ProgressCB
 
 # %% auto #0
 __all__ = ['opt_steps_per_epoch', 'ScheduleCB', 'OneCycleCB', 'GradClipCB', 'AccumulateCB', 'LRFinderCB', 'LRFindResult',
            'suggest_lrs', 'plot_lr_find', 'default_cbs']
 
-# %% ../../nbs/05_callbacks.schedule.ipynb #cbd8ee4b
+# %% ../../nbs/05_callbacks.schedule.ipynb #f328b5be
 _HF_SCHEDULES = {'linear': 'linear', 'cosine': 'cosine', 'constant': 'constant_with_warmup'}
 
 def opt_steps_per_epoch(learn:Learner)->int:
@@ -28,13 +28,14 @@ def opt_steps_per_epoch(learn:Learner)->int:
     n_acc = max((getattr(cb, 'n_acc', 1) for cb in learn.cbs), default=1)
     return math.ceil(len(learn.train_dl) / n_acc)
 
+# %% ../../nbs/05_callbacks.schedule.ipynb #04b8b5c8
 def _jump(sched, step:int):
     "Put `sched` at optimizer step `step`, as if it had been stepped that many times."
     sched.last_epoch = step - 1
     with warnings.catch_warnings(): # torch warns when a scheduler steps before its optimizer has
         warnings.simplefilter('ignore'); sched.step()
 
-# %% ../../nbs/05_callbacks.schedule.ipynb #e556e3b2
+# %% ../../nbs/05_callbacks.schedule.ipynb #ed9717aa
 class ScheduleCB(Callback):
     "Warm up linearly, then decay (`'linear'`, `'cosine'`) or hold (`'constant'`); the scheduler is `learn.scheduler`."
     order = -1 # builds the scheduler before other callbacks' `before_fit` (a checkpoint can then restore it)
@@ -42,10 +43,13 @@ class ScheduleCB(Callback):
                  warmup:int|float=0.1): # warmup length: a number of optimizer steps (int) or a fraction of all of them (float)
         if schedule not in _HF_SCHEDULES: raise ValueError(f"schedule must be one of {list(_HF_SCHEDULES)}, not {schedule!r}")
         self.schedule, self.warmup = schedule, warmup
-    def make(self, opt:torch.optim.Optimizer, total:int):
-        "The torch scheduler for `total` optimizer steps."
-        warm = self.warmup if isinstance(self.warmup, int) else round(self.warmup * total)
-        return get_scheduler(_HF_SCHEDULES[self.schedule], opt, num_warmup_steps=warm, num_training_steps=total)
+
+# %% ../../nbs/05_callbacks.schedule.ipynb #f9741ca2
+@patch
+def make(self:ScheduleCB, opt:torch.optim.Optimizer, total:int):
+    "The torch scheduler for `total` optimizer steps."
+    warm = self.warmup if isinstance(self.warmup, int) else round(self.warmup * total)
+    return get_scheduler(_HF_SCHEDULES[self.schedule], opt, num_warmup_steps=warm, num_training_steps=total)
 
 # %% ../../nbs/05_callbacks.schedule.ipynb #35c1983b
 @patch
@@ -57,9 +61,9 @@ def before_fit(self:ScheduleCB, learn):
 
 @patch
 def after_step(self:ScheduleCB, learn):
-    if getattr(learn, 'sync_gradients', True): learn.scheduler.step()
+    if learn.sync_gradients: learn.scheduler.step()
 
-# %% ../../nbs/05_callbacks.schedule.ipynb #4d2a5d83
+# %% ../../nbs/05_callbacks.schedule.ipynb #04298ac1
 class OneCycleCB(ScheduleCB):
     "Smith's one-cycle policy (torch's `OneCycleLR`), each group peaking at its own rate; the scheduler is `learn.scheduler`."
     def __init__(self, pct_start:float=0.25, # fraction of the steps spent raising the rate
@@ -67,10 +71,13 @@ class OneCycleCB(ScheduleCB):
                  final_div:float=1e4, # end at the start rate / `final_div`
                  cycle_momentum:bool=False): # also cycle Adam's beta1 between 0.95 and 0.85, as Smith does
         self.pct_start, self.div, self.final_div, self.cycle_momentum = pct_start, div, final_div, cycle_momentum
-    def make(self, opt:torch.optim.Optimizer, total:int)->OneCycleLR:
-        "The torch scheduler for `total` optimizer steps."
-        return OneCycleLR(opt, max_lr=[g['initial_lr'] for g in opt.param_groups], total_steps=total, pct_start=self.pct_start,
-                          div_factor=self.div, final_div_factor=self.final_div, cycle_momentum=self.cycle_momentum)
+
+# %% ../../nbs/05_callbacks.schedule.ipynb #a102f2af
+@patch
+def make(self:OneCycleCB, opt:torch.optim.Optimizer, total:int)->OneCycleLR:
+    "The torch scheduler for `total` optimizer steps."
+    return OneCycleLR(opt, max_lr=[g['initial_lr'] for g in opt.param_groups], total_steps=total, pct_start=self.pct_start,
+                      div_factor=self.div, final_div_factor=self.final_div, cycle_momentum=self.cycle_momentum)
 
 # %% ../../nbs/05_callbacks.schedule.ipynb #95a382fc
 class GradClipCB(Callback):
@@ -80,17 +87,23 @@ class GradClipCB(Callback):
                  norm_type:float=2.): # which p-norm, over all parameters together
         self.max_norm, self.norm_type = max_norm, norm_type
     def after_backward(self, learn):
-        if not getattr(learn, 'sync_gradients', True): return # only the finished gradient of an accumulation window
+        if not learn.sync_gradients: return # only the finished gradient of an accumulation window
         learn.grad_norm = nn.utils.clip_grad_norm_(learn.model.parameters(), self.max_norm, self.norm_type)
 
-# %% ../../nbs/05_callbacks.schedule.ipynb #e0a978b4
+# %% ../../nbs/05_callbacks.schedule.ipynb #917ad01e
 def _n_labelled(learn)->torch.Tensor|int:
     "Labelled positions in this batch: tokens for tagging, sequences for classification (1 without labels)."
     labels = learn.labels
     return 1 if labels is None else (labels != IGNORE_INDEX).sum()
 
-_WRAPPED = ('backward', 'step', 'zero_grad') # the Learner methods wrapped during a fit
+# %% ../../nbs/05_callbacks.schedule.ipynb #61f66f1d
+def _mean_over_processes(t):
+    "The mean of tensor `t` over the processes of a distributed run; `t` itself in one process (or if it is a number)."
+    dist = torch.distributed
+    if not (torch.is_tensor(t) and dist.is_available() and dist.is_initialized()): return t
+    t = t.float(); dist.all_reduce(t); return t / dist.get_world_size()
 
+# %% ../../nbs/05_callbacks.schedule.ipynb #be171885
 class AccumulateCB(Callback):
     "Sum the gradients of `n_acc` batches into one optimizer step, as if they were one batch."
     order = 1 # before `GradClipCB` clips the finished gradient
@@ -99,49 +112,56 @@ class AccumulateCB(Callback):
         if weight not in ('labels', 'batches'): raise ValueError(f"weight must be 'labels' or 'batches', not {weight!r}")
         self.n_acc, self.weight = n_acc, weight
 
-# %% ../../nbs/05_callbacks.schedule.ipynb #ef567b65
+# %% ../../nbs/05_callbacks.schedule.ipynb #e28024c3
 @patch
-def before_fit(self:AccumulateCB, learn):
-    self.total, self.saved = 0, {k: v for k, v in vars(learn).items() if k in _WRAPPED}
-    backward, step, zero_grad = learn.backward, learn.step, learn.zero_grad
-    def weighted_backward():
-        w = _n_labelled(learn) if self.weight == 'labels' else 1
-        (learn.loss * w).backward(); self.total = self.total + w # learn.loss itself stays unweighted, for the metrics
-    def at_boundary(f): return lambda: f() if learn.sync_gradients else None
-    learn.backward, learn.step, learn.zero_grad = weighted_backward, at_boundary(step), at_boundary(zero_grad)
+def before_fit(self:AccumulateCB, learn): self.total, self.first = 0, None
 
-@patch
-def cleanup_fit(self:AccumulateCB, learn):
-    for k in _WRAPPED: vars(learn).pop(k, None)
-    vars(learn).update(self.saved); learn.sync_gradients = True
-
-# %% ../../nbs/05_callbacks.schedule.ipynb #b2ff7baf
 @patch
 def before_batch(self:AccumulateCB, learn):
     if learn.training: learn.sync_gradients = (learn.iter + 1) % self.n_acc == 0 or learn.iter + 1 == len(learn.train_dl)
 
+# %% ../../nbs/05_callbacks.schedule.ipynb #781e54cc
+@patch
+def before_backward(self:AccumulateCB, learn):
+    n = _n_labelled(learn) if self.weight == 'labels' else 1
+    if self.first is None: self.first = _mean_over_processes(n.clamp(min=1)) if torch.is_tensor(n) else n # the same on every process
+    w = n / self.first
+    learn.scaled_loss = learn.scaled_loss * w; self.total = self.total + w # `learn.loss` stays unweighted, for the metrics
+
+@patch
+def cleanup_fit(self:AccumulateCB, learn): learn.sync_gradients = True
+
+# %% ../../nbs/05_callbacks.schedule.ipynb #b2ff7baf
 @patch
 def after_backward(self:AccumulateCB, learn):
+    "At the end of a window, divide the summed gradient by the window's total weight (its mean over processes)."
     if not learn.sync_gradients: return
-    total = self.total.clamp(min=1) if torch.is_tensor(self.total) else self.total # a window without labels has zero gradients
-    torch._foreach_div_([p.grad for p in learn.model.parameters() if p.grad is not None], total) # one kernel per dtype, not one per tensor
-    self.total = 0
+    total = _mean_over_processes(self.total) # data-parallel gradients are means over the processes already
+    if torch.is_tensor(total): total = total.clamp(min=1e-12) # a window without labels has zero gradients
+    for p in learn.model.parameters():
+        if p.grad is not None: p.grad.div_(total)
+    self.total, self.first = 0, None
 
-# %% ../../nbs/05_callbacks.schedule.ipynb #96d70eb6
+# %% ../../nbs/05_callbacks.schedule.ipynb #d3f425f5
 class LRFinderCB(Callback):
     "Raise the rate exponentially from `start` to `end` over `num_it` batches; stop when the smoothed loss passes `stop_factor` × its lowest."
     order = 50 # reads the loss after the other callbacks have run
     def __init__(self, start:float=1e-7, end:float=10., num_it:int=100, stop_factor:float=4., beta:float=0.98):
         self.start, self.end, self.num_it, self.stop_factor, self.beta = start, end, num_it, stop_factor, beta
     def before_fit(self, learn): self.lrs, self.losses, self.avg = [], [], 0.
-    def before_batch(self, learn):
-        self.lrs.append(self.start * (self.end / self.start) ** (len(self.lrs) / (self.num_it - 1))); learn.set_lr(self.lrs[-1])
-    def after_step(self, learn):
-        self.avg = self.beta * self.avg + (1 - self.beta) * learn.loss.item()
-        self.losses.append(self.avg / (1 - self.beta ** len(self.lrs)))
-        if not self.losses[-1] <= self.stop_factor * min(self.losses) or len(self.lrs) == self.num_it: raise CancelFitException()
 
-# %% ../../nbs/05_callbacks.schedule.ipynb #a10b7558
+# %% ../../nbs/05_callbacks.schedule.ipynb #10e272f2
+@patch
+def before_batch(self:LRFinderCB, learn):
+    self.lrs.append(self.start * (self.end / self.start) ** (len(self.lrs) / (self.num_it - 1))); learn.set_lr(self.lrs[-1])
+
+@patch
+def after_step(self:LRFinderCB, learn):
+    self.avg = self.beta * self.avg + (1 - self.beta) * learn.loss.item()
+    self.losses.append(self.avg / (1 - self.beta ** len(self.lrs)))
+    if not self.losses[-1] <= self.stop_factor * min(self.losses) or len(self.lrs) == self.num_it: raise CancelFitException()
+
+# %% ../../nbs/05_callbacks.schedule.ipynb #69d73af1
 class LRFindResult(NamedTuple):
     "The finder's curve (smoothed losses) and its two suggestions."
     lrs: list[float]
@@ -149,6 +169,7 @@ class LRFindResult(NamedTuple):
     steep: float # the rate where the loss falls fastest per decade
     min_div10: float # a tenth of the rate with the lowest loss
 
+# %% ../../nbs/05_callbacks.schedule.ipynb #0077c6a2
 def suggest_lrs(lrs:list[float], losses:list[float])->tuple[float, float]:
     "The rate of steepest descent of `losses` in log-rate, and a tenth of the rate of the lowest loss, both up to the minimum."
     lrs, losses = torch.tensor(lrs, dtype=torch.float64), torch.tensor(losses, dtype=torch.float64)
@@ -195,14 +216,31 @@ def lr_find(self:Learner, start:float=1e-7, end:float=10., # the range of rates 
     return res
 
 # %% ../../nbs/05_callbacks.schedule.ipynb #c97caab2
+_PRECISIONS = {'bf16': torch.bfloat16, 'fp16': torch.float16}
+
+def _precision_cb(mixed_precision:str, device)->MixedPrecisionCB|None:
+    "The `MixedPrecisionCB` that `mixed_precision` asks for on `device`, if any."
+    if mixed_precision == 'auto': return MixedPrecisionCB(device) if device.type == 'cuda' else None
+    if mixed_precision in _PRECISIONS: return MixedPrecisionCB(device, _PRECISIONS[mixed_precision])
+    if mixed_precision in ('no', None): return None
+    raise ValueError(f"mixed_precision must be 'auto', 'bf16', 'fp16' or 'no', not {mixed_precision!r}")
+
+# %% ../../nbs/05_callbacks.schedule.ipynb #ba54fe36
 def default_cbs(*metrics, # metrics for `MetricsCB`
-                schedule:str|None='linear', # a `ScheduleCB` schedule, 'one_cycle', or `None` for a constant rate
-                warmup:int|float=0.1, # for `ScheduleCB`
+                schedule:str|None='linear', # 'linear', 'cosine', 'constant', 'onecycle', or `None` for a constant rate
+                warmup:int|float=0.1, # for `ScheduleCB`: steps (int) or a fraction of them (float)
                 max_norm:float|None=1., # gradient clipping bound (`None`: no clipping)
                 n_acc:int=1, # batches per optimizer step
-                progress:bool=True, device=None)->list[Callback]:
+                device=None, # `None`: CUDA when available, else the CPU
+                mixed_precision:str='auto', # 'auto' (CUDA only), 'bf16', 'fp16' or 'no'
+                progress:bool=True, # progress bars, table and chart
+                plot_path=None, # save the chart there at the end of each fit
+                fast_linear:bool=True, # oneDNN's linear layers on the CPU
+               )->list[Callback]:
     "The usual callbacks for fine-tuning, in a list for `Learner(cbs=...)`."
-    sched = OneCycleCB() if schedule == 'one_cycle' else ScheduleCB(schedule, warmup) if schedule else None
-    cbs = [DeviceCB(device), MixedPrecisionCB(device), sched, GradClipCB(max_norm) if max_norm else None,
-           AccumulateCB(n_acc) if n_acc > 1 else None, MetricsCB(*metrics), ProgressCB() if progress else None]
+    device = default_device(device)
+    sched = OneCycleCB() if schedule in ('onecycle', 'one_cycle') else ScheduleCB(schedule, warmup) if schedule else None
+    cbs = [DeviceCB(device), _precision_cb(mixed_precision, device), FastLinearCB() if fast_linear and device.type == 'cpu' else None,
+           sched, GradClipCB(max_norm) if max_norm else None, AccumulateCB(n_acc) if n_acc > 1 else None,
+           MetricsCB(*metrics), ProgressCB(plot_path=plot_path) if progress else None]
     return [cb for cb in cbs if cb is not None]
