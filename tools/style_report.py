@@ -21,10 +21,11 @@ def _definitions(src):
     except SyntaxError: return []
     names = []
     for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.name.startswith('_'):
+        patched = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+            'patch' in ast.unparse(d) for d in node.decorator_list)
+        if not patched and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.name.startswith('_'):
             names.append(node.name)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
-                'patch' in ast.unparse(d) for d in node.decorator_list):
+        elif patched and not node.name.startswith("_"):
             # a patched method is tested when a test names it or its class
             cls = node.args.args[0].annotation if node.args.args else None
             names.append(node.name + ('|' + ast.unparse(cls) if cls is not None else ''))
