@@ -1,4 +1,4 @@
-"""A linear-chain conditional random field on top of a token classifier: derived, checked against brute force, then used to decode only valid tag sequences.
+"""A linear-chain conditional random field on top of a token classifier: derived, checked by brute force, then used to decode only valid tag sequences.
 
 Docs: https://ft-nb.github.io/ft-nb/crf.html.md"""
 
@@ -6,15 +6,14 @@ Docs: https://ft-nb.github.io/ft-nb/crf.html.md"""
 
 # %% ../nbs/03a_crf.ipynb #f77f744f
 from __future__ import annotations
-from typing import NamedTuple
 import torch
 from torch import nn
 from fastcore.basics import patch
 from .core import IGNORE_INDEX
 
 # %% auto #0
-__all__ = ['FORBIDDEN', 'path_score', 'log_partition', 'viterbi', 'pack_words', 'unpack_words', 'Constraints',
-           'allowed_transitions', 'CRF']
+__all__ = ['FORBIDDEN', 'path_score', 'log_partition', 'viterbi', 'pack_words', 'unpack_words', 'CRF', 'Constraints',
+           'allowed_transitions']
 
 # %% ../nbs/03a_crf.ipynb #de436f0e
 def path_score(emissions:torch.Tensor, # (B, L, C) emission scores, sentences left-aligned
@@ -68,7 +67,8 @@ def viterbi(emissions:torch.Tensor, mask:torch.Tensor, # as for `log_partition`
 def _as_mask(mask:torch.Tensor)->torch.Tensor:
     "`mask` as bool, after checking it holds only 0 and 1."
     if mask.dtype != torch.bool and ((mask != 0) & (mask != 1)).any():
-        raise ValueError(f"a mask must be bool or 0/1, got the value {mask[(mask != 0) & (mask != 1)][0].item()}; for labels pass `labels != IGNORE_INDEX`")
+        raise ValueError(f"a mask must be bool or 0/1, got the value {mask[(mask != 0) & (mask != 1)][0].item()}; "
+                         "for labels pass `labels != IGNORE_INDEX`")
     return mask.bool()
 
 # %% ../nbs/03a_crf.ipynb #ae4a0e06
@@ -97,37 +97,14 @@ def unpack_words(y:torch.Tensor, # (B, L, ...) packed values, e.g. decoded tags
     out[mask] = y[packed_mask]
     return out
 
-# %% ../nbs/03a_crf.ipynb #bf86a6bb
-_SCHEMES = {'IOB2': ('BI', 'I', ''), 'BIOES': ('BIES', 'IE', 'BI')} # prefixes; those that continue; those that leave open
-
-def _parse_tag(label:str, scheme:str)->tuple[str,str]:
-    "(prefix, entity type) of a tag, ('O', '') for O."
-    if label == 'O': return 'O', ''
-    prefix, sep, typ = label.partition('-')
-    if not sep or not typ or prefix not in _SCHEMES[scheme][0]: raise ValueError(f"{label!r} is not an {scheme} tag")
-    return prefix, typ
-
-# %% ../nbs/03a_crf.ipynb #26201ff3
-class Constraints(NamedTuple):
-    "What a tagging scheme allows: transitions between tags, first tags and last tags."
-    transitions: torch.Tensor # (C, C) bool, [i, j] True when tag j may follow tag i
-    start: torch.Tensor # (C,) bool, True for tags a sentence may start with
-    end: torch.Tensor # (C,) bool, True for tags a sentence may end with
-
-def allowed_transitions(labels, # the tags in id order: a list of strings or a `LabelVocab`
-                        scheme:str='IOB2', # 'IOB2' or 'BIOES'
-                       )->Constraints:
-    "The transitions, first tags and last tags that `scheme` allows between `labels`."
-    if scheme not in _SCHEMES: raise ValueError(f"scheme must be one of {list(_SCHEMES)}, not {scheme!r}")
-    _, cont, opn = _SCHEMES[scheme]
-    tags = [_parse_tag(l, scheme) for l in getattr(labels, 'labels', labels)]
-    follows = lambda a, b: a[0] in 'BI' and a[1] == b[1] if b[0] in cont else a[0] not in opn
-    return Constraints(torch.tensor([[follows(a, b) for b in tags] for a in tags]),
-                       torch.tensor([p not in cont for p, _ in tags]), torch.tensor([p not in opn for p, _ in tags]))
+# %% ../nbs/03a_crf.ipynb #e2e754ac
+from .tags import Constraints, allowed_transitions # the rules of the scheme, shared with the constrained decoder
+_all_ = ['Constraints', 'allowed_transitions']
 
 # %% ../nbs/03a_crf.ipynb #4b66006f
 FORBIDDEN = -1e4 # the score of a forbidden transition in training: exp() of it is 0, yet gradients stay finite
 
+# %% ../nbs/03a_crf.ipynb #694bb228
 class CRF(nn.Module):
     "A linear-chain conditional random field over `num_tags` tags, with optional transition constraints."
     def __init__(self, num_tags:int, # C, the number of tags
@@ -137,10 +114,16 @@ class CRF(nn.Module):
         self.num_tags = num_tags
         self.start_transitions, self.end_transitions = nn.Parameter(torch.zeros(num_tags)), nn.Parameter(torch.zeros(num_tags))
         self.transitions = nn.Parameter(torch.zeros(num_tags, num_tags)) # zero: the layer starts as independent softmaxes
-        ok = torch.ones(num_tags + 2, num_tags, dtype=torch.bool)
-        c = constraints or Constraints(ok[:-2], ok[-2], ok[-1])
-        if c.transitions.shape != (num_tags, num_tags): raise ValueError(f"constraints are for {len(c.start)} tags, the CRF has {num_tags}")
-        for name, m in zip(('allowed', 'allowed_start', 'allowed_end'), c): self.register_buffer(name, m.bool().clone())
+        self._set_constraints(constraints)
+
+# %% ../nbs/03a_crf.ipynb #3234a16a
+@patch
+def _set_constraints(self:CRF, c:Constraints|None):
+    "Keep what `c` allows as bool buffers, saved in the `state_dict` with the scores; everything is allowed when `c` is `None`."
+    ok = torch.ones(self.num_tags + 2, self.num_tags, dtype=torch.bool)
+    c = c or Constraints(ok[:-2], ok[-2], ok[-1])
+    if c.transitions.shape != (self.num_tags,) * 2: raise ValueError(f"constraints are for {len(c.start)} tags, the CRF has {self.num_tags}")
+    for name, m in zip(('allowed', 'allowed_start', 'allowed_end'), c): self.register_buffer(name, m.bool().clone())
 
 # %% ../nbs/03a_crf.ipynb #e322e9aa
 @patch(cls_method=True)
@@ -165,16 +148,24 @@ def scores(self:CRF, forbidden:float=FORBIDDEN, # the score given to what the co
     if ends is not None: w = torch.where(ends[:, None], w, 0.)
     return s, A, w
 
+# %% ../nbs/03a_crf.ipynb #991fc358
+@patch
+def _checked_mask(self:CRF, emissions:torch.Tensor, mask:torch.Tensor, tags:torch.Tensor|None=None)->torch.Tensor:
+    "`mask` as bool, after checking that emissions are (B, L, num_tags), mask and tags (B, L), and the mask left-aligned."
+    if emissions.dim() != 3 or emissions.shape[-1] != self.num_tags:
+        raise ValueError(f"emissions must have shape (batch, length, {self.num_tags}), got {tuple(emissions.shape)}")
+    if mask.shape != emissions.shape[:2] or (tags is not None and tags.shape != mask.shape):
+        shapes = f"emissions {tuple(emissions.shape)}, mask {tuple(mask.shape)} and tags {None if tags is None else tuple(tags.shape)}"
+        raise ValueError(f"{shapes} do not fit")
+    mask = _as_mask(mask)
+    if (mask[:, 1:] & ~mask[:, :-1]).any(): raise ValueError("mask must be left-aligned: pack the labelled positions with `pack_words`")
+    return mask
+
 # %% ../nbs/03a_crf.ipynb #0285bb8f
 @patch
 def _check(self:CRF, emissions:torch.Tensor, mask:torch.Tensor, tags:torch.Tensor|None=None)->tuple[torch.Tensor, torch.Tensor]:
     "Emissions in at least float32 and a bool mask, after checking shapes, alignment and tag ids."
-    if emissions.dim() != 3 or emissions.shape[-1] != self.num_tags:
-        raise ValueError(f"emissions must have shape (batch, length, {self.num_tags}), got {tuple(emissions.shape)}")
-    if mask.shape != emissions.shape[:2] or (tags is not None and tags.shape != mask.shape):
-        raise ValueError(f"emissions {tuple(emissions.shape)}, mask {tuple(mask.shape)} and tags {None if tags is None else tuple(tags.shape)} do not fit")
-    mask = _as_mask(mask)
-    if (mask[:, 1:] & ~mask[:, :-1]).any(): raise ValueError("mask must be left-aligned: pack the labelled positions with `pack_words`")
+    mask = self._checked_mask(emissions, mask, tags)
     bad = None if tags is None else mask & ((tags < 0) | (tags >= self.num_tags))
     if bad is not None and bad.any(): raise ValueError(f"tag {tags[bad][0].item()} is not a tag id in [0, {self.num_tags})")
     return emissions.to(torch.promote_types(emissions.dtype, torch.float32)), mask
@@ -182,6 +173,7 @@ def _check(self:CRF, emissions:torch.Tensor, mask:torch.Tensor, tags:torch.Tenso
 # %% ../nbs/03a_crf.ipynb #1fd93bb7
 _REDUCTIONS = ('mean', 'token_mean', 'sum', 'none')
 
+# %% ../nbs/03a_crf.ipynb #607a9aa1
 def _reduce(nll:torch.Tensor, n:torch.Tensor, reduction:str)->torch.Tensor:
     "Reduce per-sentence `nll` of sentences with `n` labelled words."
     if reduction == 'none': return nll

@@ -1,4 +1,4 @@
-"""Strict entity-level scores on words, as the research community reports them: reports, streaming counts, confusion matrices, error analysis, and why token accuracy misleads.
+"""Strict entity-level scores on words, as papers report them: reports, streaming counts, confusion matrices, error analysis, and why token accuracy misleads.
 
 Docs: https://ft-nb.github.io/ft-nb/metrics.html.md"""
 
@@ -9,76 +9,36 @@ from __future__ import annotations
 import html, random, zlib
 from collections import Counter
 import numpy as np
-import pandas as pd
-import matplotlib.pyplot as plt
 import torch
 from fastcore.basics import patch
-from seqeval.metrics import classification_report
-from seqeval.metrics.sequence_labeling import get_entities
 from seqeval.scheme import IOB2, IOBES
 from .core import IGNORE_INDEX
 from .data.core import LabelVocab, sorted_labels
 
 # %% auto #0
-__all__ = ['ERROR_KINDS', 'spans', 'seqeval_report', 'entity_counts', 'scores_from_counts', 'corrupt_tags', 'tags_from_ids',
-           'span_errors', 'EntityScorer', 'format_report', 'ClassificationScorer', 'plot_confusion',
-           'plot_tag_confusion', 'plot_type_confusion', 'plot_f1', 'entity_errors', 'error_counts', 'Highlighted',
-           'highlight', 'highlight_errors', 'token_accuracy', 'token_vs_entity']
+__all__ = ['ERROR_KINDS', 'seqeval_report', 'entity_counts', 'scores_from_counts', 'corrupt_tags', 'tags_from_ids', 'span_errors',
+           'EntityScorer', 'format_report', 'ClassificationScorer', 'plot_confusion', 'plot_tag_confusion',
+           'plot_type_confusion', 'plot_f1', 'entity_errors', 'error_counts', 'Highlighted', 'highlight',
+           'highlight_errors', 'token_accuracy', 'token_vs_entity', 'spans']
 
-# %% ../nbs/07_metrics.ipynb #a6339e17
-_SCHEMES = {'IOB2': IOB2, 'IOBES': IOBES, 'BIOES': IOBES}
-
-def _scheme(name:str)->str:
-    "The canonical name of tagging scheme `name`."
-    if str(name).upper() not in _SCHEMES: raise ValueError(f"scheme must be one of {sorted(_SCHEMES)}, not {name!r}")
-    return 'IOB2' if str(name).upper() == 'IOB2' else 'IOBES'
-
-def _split_tag(tag:str, prefixes:str, i:int)->tuple[str, str]:
-    "The prefix and entity type of `tag`, the word's position `i` only for the message."
-    if tag == 'O': return 'O', ''
-    prefix, sep, typ = str(tag).partition('-')
-    if not (sep and typ and len(prefix) == 1 and prefix in prefixes):
-        raise ValueError(f"tag {tag!r} at word {i} is not one of O, {', '.join(p + '-TYPE' for p in prefixes if p != 'O')}")
-    return prefix, typ
-
-# %% ../nbs/07_metrics.ipynb #da0fcf4b
-def _iob2_spans(tags)->set[tuple[str, int, int]]:
-    "Strict IOB2 entities: `B-X` and the `I-X` after it."
-    found, start, typ = set(), None, None
-    for i, tag in enumerate([*tags, 'O']):
-        prefix, t = _split_tag(tag, 'BIO', i)
-        if start is not None and not (prefix == 'I' and t == typ): found.add((typ, start, i)); start = None
-        if prefix == 'B': start, typ = i, t
-    return found
-
-# %% ../nbs/07_metrics.ipynb #62cae8c5
-def _bioes_spans(tags)->set[tuple[str, int, int]]:
-    "Strict BIOES entities: `S-X`, or `B-X I-X… E-X`."
-    found, start, typ = set(), None, None
-    for i, tag in enumerate(tags):
-        prefix, t = _split_tag(tag, 'BIOES', i)
-        if start is not None and not (prefix in 'IE' and t == typ): start = None # broken off: no entity
-        if prefix == 'S': found.add((t, i, i + 1))
-        elif prefix == 'B': start, typ = i, t
-        elif prefix == 'E' and start is not None: found.add((typ, start, i + 1)); start = None
-    return found
-
-def spans(tags:list[str], # one tag per word
-          scheme:str='IOB2', # 'IOB2', or 'BIOES' (alias 'IOBES')
-         )->set[tuple[str, int, int]]: # (type, start, end), `end` excluded
-    "The entities of a tag sequence under strict decoding."
-    return _iob2_spans(tags) if _scheme(scheme) == 'IOB2' else _bioes_spans(tags)
+# %% ../nbs/07_metrics.ipynb #becb53c2
+from .tags import scheme_name, spans, lenient_spans # the tag rules, derived in the tags chapter
+_all_ = ['spans']
 
 # %% ../nbs/07_metrics.ipynb #6be50def
+_SEQEVAL = {'IOB2': IOB2, 'BIOES': IOBES} # seqeval's scheme classes
+
 def seqeval_report(gold_seqs:list[list[str]], # gold tags per word, one list per sentence
                    pred_seqs:list[list[str]], # predicted tags, same shape
                    mode:str|None='strict', # 'strict', or `None` for conlleval-style lenient matching
                    scheme:str='IOB2', # the tagging scheme for strict mode
                   )->pd.DataFrame:
     "`seqeval`'s classification report as a DataFrame: precision, recall, F1 and support per type and averaged."
+    import pandas as pd
+    from seqeval.metrics import classification_report # it imports scikit-learn: only when asked
     if mode not in ('strict', None): raise ValueError(f"mode must be 'strict' or None (lenient), not {mode!r}")
     rep = classification_report([list(s) for s in gold_seqs], [list(s) for s in pred_seqs], mode=mode,
-                                scheme=_SCHEMES[_scheme(scheme)], output_dict=True, zero_division=0)
+                                scheme=_SEQEVAL[scheme_name(scheme, tuple(_SEQEVAL))], output_dict=True, zero_division=0)
     return pd.DataFrame(rep).T.rename(columns={'f1-score': 'f1'}).astype({'support': int})
 
 # %% ../nbs/07_metrics.ipynb #712fdc17
@@ -88,6 +48,7 @@ def _check_pair(gold_seqs, pred_seqs):
     for i, (g, p) in enumerate(zip(gold_seqs, pred_seqs)):
         if len(g) != len(p): raise ValueError(f"sentence {i}: {len(g)} gold tags but {len(p)} predicted")
 
+# %% ../nbs/07_metrics.ipynb #098922c4
 def entity_counts(gold_seqs:list[list[str]], # gold tags per word, one list per sentence
                   pred_seqs:list[list[str]], # predicted tags, same lengths
                   scheme:str='IOB2', # 'IOB2' or 'BIOES'
@@ -107,11 +68,13 @@ def _prf(correct, predicted, support):
     r = correct / np.where(support == 0, 1, support)
     return p, r, 2 * p * r / np.where(p + r == 0, 1, p + r)
 
+# %% ../nbs/07_metrics.ipynb #0035a651
 def scores_from_counts(correct:Counter, # correct entities per type
                        predicted:Counter, # predicted entities per type
                        support:Counter, # gold entities per type
                       )->pd.DataFrame:
     "Precision, recall, F1 and counts per type, then micro, macro and support-weighted averages."
+    import pandas as pd
     types = sorted(set(predicted) | set(support))
     c, n_p, n_s = (np.array([float(cnt[t]) for t in types]) for cnt in (correct, predicted, support))
     p, r, f = _prf(c, n_p, n_s)
@@ -121,6 +84,7 @@ def scores_from_counts(correct:Counter, # correct entities per type
 # %% ../nbs/07_metrics.ipynb #33fc1c2a
 def _averages(df:pd.DataFrame)->pd.DataFrame:
     "The micro, macro and weighted average rows of a per-type score table."
+    import pandas as pd
     tot = df[['support', 'predicted', 'correct']].sum()
     micro = _prf(*(np.array([float(tot[k])]) for k in ('correct', 'predicted', 'support')))
     macro = [df[k].mean() if len(df) else 0. for k in ('precision', 'recall', 'f1')]
@@ -133,6 +97,7 @@ def _retype(tags, s, e, typ):
     "Tag words `s:e` as one entity of type `typ`, or as `O` when `typ` is `None`."
     for i in range(s, e): tags[i] = f"{'B' if i == s else 'I'}-{typ}" if typ else 'O'
 
+# %% ../nbs/07_metrics.ipynb #6b4d350e
 def _mistake(tags, typ, s, e, rng, types):
     "Make one random mistake on the entity `typ` at words `s:e` of `tags`, in place."
     kind = rng.choice(['flip type', 'drop B', 'shift start', 'shift end', 'delete'])
@@ -165,6 +130,7 @@ def _as_ids(x)->np.ndarray:
     "Label ids as an integer NumPy array, from a tensor, an array or nested lists."
     return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
+# %% ../nbs/07_metrics.ipynb #947f9496
 def tags_from_ids(gold_ids, # (batch, words) gold label ids, `IGNORE_INDEX` where there is no word
                   pred_ids, # (batch, words) predicted label ids, same shape
                   labels:LabelVocab|list[str], # the label of each id
@@ -181,6 +147,7 @@ def tags_from_ids(gold_ids, # (batch, words) gold label ids, `IGNORE_INDEX` wher
 def _overlap(a, b)->bool: return a[1] < b[2] and b[1] < a[2]
 def _by_position(found): return sorted(found, key=lambda s: (s[1], s[2], s[0]))
 
+# %% ../nbs/07_metrics.ipynb #dba690f8
 def span_errors(gold:set, # gold entities of one sentence, as `spans` returns them
                 pred:set, # predicted entities of the same sentence
                )->list[tuple[str, tuple|None, tuple|None]]:
@@ -198,7 +165,7 @@ class EntityScorer:
     "Counts for entity-level scores, updated batch by batch; memory independent of the number of sentences."
     def __init__(self, scheme:str='IOB2', # the tagging scheme of gold and predicted tags
                  labels:LabelVocab|list[str]|None=None): # the label of each id, to update with id tensors
-        self.scheme, self.labels = _scheme(scheme), None if labels is None else _labels_of(labels)
+        self.scheme, self.labels = scheme_name(scheme, ('IOB2', 'BIOES')), None if labels is None else _labels_of(labels)
         self.strict, self.lenient = ({k: Counter() for k in ('correct', 'predicted', 'support')} for _ in range(2))
         self.tags, self.types, self.errors = Counter(), Counter(), Counter() # (gold, pred) pairs; error kinds
         self.n_sentences = self.n_words = 0
@@ -213,6 +180,20 @@ def _is_ids(seqs)->bool:
     if isinstance(seqs, (torch.Tensor, np.ndarray)): return True
     return isinstance(next((x for s in seqs for x in s), None), (int, np.integer))
 
+# %% ../nbs/07_metrics.ipynb #fe483a10
+@patch
+def _add_sentence(self:EntityScorer, g:list[str], p:list[str]):
+    "Count one sentence into every counter."
+    gs, ps = spans(g, self.scheme), spans(p, self.scheme)
+    _tally(self.strict, gs, ps)
+    _tally(self.lenient, lenient_spans(g), lenient_spans(p))
+    self.tags.update(zip(g, p))
+    by_gold, by_pred = {s[1:]: s[0] for s in gs}, {s[1:]: s[0] for s in ps}
+    self.types.update((by_gold.get(b, 'spurious'), by_pred.get(b, 'missed')) for b in by_gold.keys() | by_pred.keys())
+    self.errors.update(kind for kind, _, _ in span_errors(gs, ps))
+    self.n_sentences += 1; self.n_words += len(g)
+
+# %% ../nbs/07_metrics.ipynb #c0c7e502
 @patch
 def update(self:EntityScorer,
            gold_seqs, # gold tags per sentence, or a (batch, words) id tensor
@@ -226,19 +207,6 @@ def update(self:EntityScorer,
     for g, p in zip(gold_seqs, pred_seqs): self._add_sentence(list(g), list(p))
     return self
 
-# %% ../nbs/07_metrics.ipynb #fe483a10
-@patch
-def _add_sentence(self:EntityScorer, g:list[str], p:list[str]):
-    "Count one sentence into every counter."
-    gs, ps = spans(g, self.scheme), spans(p, self.scheme)
-    _tally(self.strict, gs, ps)
-    _tally(self.lenient, set(get_entities(g)), set(get_entities(p)))
-    self.tags.update(zip(g, p))
-    by_gold, by_pred = {s[1:]: s[0] for s in gs}, {s[1:]: s[0] for s in ps}
-    self.types.update((by_gold.get(b, 'spurious'), by_pred.get(b, 'missed')) for b in by_gold.keys() | by_pred.keys())
-    self.errors.update(kind for kind, _, _ in span_errors(gs, ps))
-    self.n_sentences += 1; self.n_words += len(g)
-
 # %% ../nbs/07_metrics.ipynb #eecb0ba3
 @patch
 def compute(self:EntityScorer, mode:str|None='strict')->pd.DataFrame:
@@ -246,6 +214,7 @@ def compute(self:EntityScorer, mode:str|None='strict')->pd.DataFrame:
     if mode not in ('strict', None): raise ValueError(f"mode must be 'strict' or None (lenient), not {mode!r}")
     return scores_from_counts(**(self.strict if mode == 'strict' else self.lenient))
 
+# %% ../nbs/07_metrics.ipynb #7aeba915
 @patch
 def summary(self:EntityScorer)->dict[str, float]:
     "Micro-averaged strict precision, recall and F1, lenient F1, and token accuracy."
@@ -280,6 +249,7 @@ class ClassificationScorer:
         self.labels = _labels_of(labels)
         self.matrix = np.zeros((len(self.labels), len(self.labels)), dtype=np.int64) # rows gold, columns predicted
 
+# %% ../nbs/07_metrics.ipynb #da0a3a54
 @patch
 def _ids(self:ClassificationScorer, y)->np.ndarray:
     "Ids of labels given as strings or ids."
@@ -309,14 +279,18 @@ def update(self:ClassificationScorer,
 @patch
 def compute(self:ClassificationScorer)->pd.DataFrame:
     "Precision, recall, F1 and support per class, with micro, macro and weighted averages."
-    correct, predicted, support = (Counter(dict(zip(self.labels, map(int, v)))) for v in (self.matrix.diagonal(), self.matrix.sum(0), self.matrix.sum(1)))
+    correct, predicted, support = (Counter(dict(zip(self.labels, map(int, v))))
+                                   for v in (self.matrix.diagonal(), self.matrix.sum(0), self.matrix.sum(1)))
     return scores_from_counts(correct, predicted, support).loc[[*self.labels, 'micro avg', 'macro avg', 'weighted avg']]
 
+# %% ../nbs/07_metrics.ipynb #7e0fdce8
 @patch
 def confusion(self:ClassificationScorer)->pd.DataFrame:
     "The confusion matrix with class names: rows gold, columns predicted (both axes named 'class')."
+    import pandas as pd
     return pd.DataFrame(self.matrix, index=pd.Index(self.labels, name='class'), columns=pd.Index(self.labels, name='class'))
 
+# %% ../nbs/07_metrics.ipynb #cc082864
 @patch
 def summary(self:ClassificationScorer)->dict[str, float]:
     "Accuracy and macro-F1, the two numbers classification papers report."
@@ -326,6 +300,7 @@ def summary(self:ClassificationScorer)->dict[str, float]:
 # %% ../nbs/07_metrics.ipynb #dcc5074c
 def _matrix(pairs:Counter, rows:list, cols:list)->pd.DataFrame:
     "A gold × predicted table of the counts in `pairs`, keyed by (row, column)."
+    import pandas as pd
     m = pd.DataFrame(0, index=pd.Index(rows, name='gold'), columns=pd.Index(cols, name='predicted'))
     for (r, c), n in pairs.items(): m.loc[r, c] = n
     return m
@@ -336,6 +311,7 @@ def tag_confusion(self:EntityScorer)->pd.DataFrame:
     tags = sorted_labels({t for pair in self.tags for t in pair} | set(self.labels or []))
     return _matrix(self.tags, tags, tags)
 
+# %% ../nbs/07_metrics.ipynb #149421c1
 @patch
 def type_confusion(self:EntityScorer)->pd.DataFrame:
     "Entities by gold type and predicted type where boundaries match; 'missed' and 'spurious' where only one side has an entity."
@@ -348,11 +324,13 @@ def _annotate(ax, vals:np.ndarray, fmt:str):
     for (i, j), v in np.ndenumerate(vals):
         if v: ax.text(j, i, format(v, fmt), ha='center', va='center', fontsize=8, color='white' if v > .6 * vals.max() else 'black')
 
+# %% ../nbs/07_metrics.ipynb #7934af59
 def plot_confusion(matrix:pd.DataFrame, # counts, rows gold and columns predicted
                    title:str, # what the matrix counts
                    normalize:bool=True, # divide each row by its total
                   )->plt.Figure:
     "A labelled heat map of a confusion table."
+    import matplotlib.pyplot as plt
     vals = matrix.to_numpy(float) / (np.maximum(matrix.to_numpy().sum(1, keepdims=True), 1) if normalize else 1)
     fig, ax = plt.subplots(figsize=(2 + .6 * matrix.shape[1], 1.5 + .45 * matrix.shape[0]))
     im = ax.imshow(vals, cmap='Blues', vmin=0, vmax=1 if normalize else None)
@@ -369,6 +347,7 @@ def plot_tag_confusion(scorer:EntityScorer)->plt.Figure:
     m = scorer.tag_confusion().rename_axis(index='tag', columns='tag')
     return plot_confusion(m, 'Tag confusion (rows sum to 1)')
 
+# %% ../nbs/07_metrics.ipynb #8e3011d7
 def plot_type_confusion(scorer:EntityScorer)->plt.Figure:
     "Gold type against predicted type for entities with matching boundaries, in counts, with missed and spurious ones."
     m = scorer.type_confusion().rename_axis(index='type', columns='type')
@@ -378,6 +357,7 @@ def plot_type_confusion(scorer:EntityScorer)->plt.Figure:
 def plot_f1(reports:pd.DataFrame|dict[str, pd.DataFrame], # a report, or several by name
             title:str='F1 per entity type')->plt.Figure:
     "Horizontal F1 bars per type, one bar per report, the micro-F1 of each in the legend."
+    import matplotlib.pyplot as plt
     reports = reports if isinstance(reports, dict) else {'F1': reports}
     first, h = next(iter(reports.values())), .8 / len(reports)
     types = [t for t in first.index if not t.endswith(' avg')]
@@ -407,6 +387,7 @@ def entity_errors(gold_seqs:list[list[str]], # gold tags per word, one list per 
                   scheme:str='IOB2', window:int=5, # words of context either side
                  )->pd.DataFrame:
     "Every wrong entity: sentence, kind, gold and predicted entity with their words, and the context."
+    import pandas as pd
     _check_pair(gold_seqs, words_seqs); _check_pair(gold_seqs, pred_seqs)
     rows = [dict(sentence=i, kind=kind, gold=ge, pred=pe, gold_words=_words(w, ge), pred_words=_words(w, pe),
                  context=_context(w, min(s[1] for s in (ge, pe) if s), max(s[2] for s in (ge, pe) if s), window))
@@ -418,8 +399,10 @@ def entity_errors(gold_seqs:list[list[str]], # gold tags per word, one list per 
 def error_counts(errors:pd.DataFrame, # from `entity_errors`
                 )->pd.DataFrame:
     "Errors by kind (rows) and type (columns: the gold entity's type, the predicted one's for false positives), with totals."
+    import pandas as pd
     typ = [(g or p)[0] for g, p in zip(errors.gold, errors.pred)]
-    t = pd.crosstab(pd.Series(errors.kind.tolist(), name='kind'), pd.Series(typ, name='type'), margins=True, margins_name='total') if len(errors) else pd.DataFrame({'total': []})
+    if not len(errors): return pd.DataFrame({'total': []}).reindex([*ERROR_KINDS, 'total'], fill_value=0)
+    t = pd.crosstab(pd.Series(errors.kind.tolist(), name='kind'), pd.Series(typ, name='type'), margins=True, margins_name='total')
     return t.reindex([*ERROR_KINDS, 'total'], fill_value=0)
 
 # %% ../nbs/07_metrics.ipynb #4884ce0c
@@ -433,7 +416,8 @@ def _mark(words:list[str], found:set, as_html:bool)->str:
     out, starts = list(map(esc, words)), {s: (t, e) for t, s, e in found}
     for s in sorted(starts, reverse=True):
         t, e = starts[s]
-        out[s:e] = [f'<mark style="background:{_color(t)};padding:0 .2em;border-radius:.3em">{" ".join(out[s:e])} <b><small>{esc(t)}</small></b></mark>'
+        out[s:e] = [f'<mark style="background:{_color(t)};padding:0 .2em;border-radius:.3em">'
+                    f'{" ".join(out[s:e])} <b><small>{esc(t)}</small></b></mark>'
                     if as_html else f'[{" ".join(out[s:e])}]{t}']
     return ' '.join(out)
 
@@ -455,6 +439,7 @@ def highlight(words:list[str], gold_tags:list[str], pred_tags:list[str], # one s
     "One sentence with all its gold and predicted entities marked."
     return Highlighted([(title, list(words), spans(gold_tags, scheme), spans(pred_tags, scheme))])
 
+# %% ../nbs/07_metrics.ipynb #7103afea
 def highlight_errors(errors:pd.DataFrame, # from `entity_errors`
                      words_seqs:list[list[str]], # the words of each sentence, as given to `entity_errors`
                      n:int=10, kinds:list[str]|None=None, # show the first `n` errors of these kinds (default: all)
@@ -484,6 +469,7 @@ def token_vs_entity(gold_seqs:list[list[str]], pred_seqs:list[list[str]],
                     pad_to:int|None=None, # also report token accuracy with padding to this length counted
                     scheme:str='IOB2')->pd.Series:
     "The article's token accuracies beside entity-level micro-F1, strict and lenient, for the same predictions."
+    import pandas as pd
     s = EntityScorer(scheme).update(gold_seqs, pred_seqs).summary()
     out = {'token accuracy, O included': token_accuracy(gold_seqs, pred_seqs)}
     if pad_to: out[f'token accuracy, padding to {pad_to} counted'] = token_accuracy(gold_seqs, pred_seqs, pad_to=pad_to)

@@ -11,6 +11,7 @@ from itertools import chain
 import numpy as np
 from fastcore.basics import patch
 from .core import IGNORE_INDEX, LabelVocab, Sentence
+from ..tags import continuation_tag
 
 # %% auto #0
 __all__ = ['STRATEGIES', 'require_fast', 'continuation_ids', 'token_labels', 'word_windows', 'owned_spans', 'Aligner']
@@ -28,10 +29,11 @@ def require_fast(tokenizer, # a tokenizer from `transformers`
 # %% ../../nbs/02c_data.align.ipynb #bf1315fc
 STRATEGIES = ('first', 'all', 'all_bi') # which subtokens of a word carry its tag
 
-def continuation_ids(vocab:LabelVocab, # the tag vocabulary, in IOB2 (`B-X`, `I-X`, `O`)
+# %% ../../nbs/02c_data.align.ipynb #43856906
+def continuation_ids(vocab:LabelVocab, # the tag vocabulary, in IOB2 (`B-X`, `I-X`, `O`) or BIOES
                     )->np.ndarray: # indexed by tag id
-    "For each tag id, the id its word's later subtokens get under 'all_bi': that of `I-X` for `B-X`, else itself."
-    return np.array([vocab.label2id.get('I-' + l[2:], i) if l.startswith('B-') else i for i, l in enumerate(vocab.labels)])
+    "For each tag id, the id its word's later subtokens get under 'all_bi': that of `continuation_tag`, else itself."
+    return np.array([vocab.label2id.get(continuation_tag(l), i) for i, l in enumerate(vocab.labels)])
 
 # %% ../../nbs/02c_data.align.ipynb #55d31139
 def token_labels(word_ids:np.ndarray, # per token: the index of its word in `tag_ids`, -1 for special tokens
@@ -114,6 +116,7 @@ def _flat_word_ids(word_ids:list[list[int|None]])->np.ndarray:
     "The word ids of a batch laid end to end, with -1 for special tokens."
     return np.nan_to_num(np.array(list(chain.from_iterable(word_ids)), dtype=float), nan=-1).astype(np.int64)
 
+# %% ../../nbs/02c_data.align.ipynb #50e09681
 @patch
 def _tokenize(self:Aligner, words:list[list[str]], **kwargs)->dict:
     "Tokenise pre-split sentences in one batched call: per sentence, `input_ids`, `word_ids`, maybe `token_type_ids`."

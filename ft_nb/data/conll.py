@@ -6,7 +6,7 @@ Docs: https://ft-nb.github.io/ft-nb/data.conll.html.md"""
 
 # %% ../../nbs/02a_data.conll.ipynb #46b34abf
 from __future__ import annotations
-import gzip, zlib
+import gzip
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import chain
@@ -16,105 +16,19 @@ from fastcore.meta import delegates
 from .core import Sentence
 
 # %% auto #0
-__all__ = ['GZIP_MAGIC', 'SCHEME_PREFIXES', 'CORPUS_FORMATS', 'open_bytes', 'text_lines', 'tag_problem', 'to_iob2', 'to_bioes',
-           'detect_scheme', 'map_types', 'ReadReport', 'Layout', 'sniff_layout', 'ConllReader', 'read_conll',
-           'write_conll']
+__all__ = ['CORPUS_FORMATS', 'map_types', 'ReadReport', 'Layout', 'sniff_layout', 'ConllReader', 'read_conll', 'write_conll',
+           'GZIP_MAGIC', 'open_bytes', 'text_lines', 'SCHEME_PREFIXES', 'tag_problem', 'to_iob2', 'to_bioes',
+           'detect_scheme']
 
 # %% ../../nbs/02a_data.conll.ipynb #39d96045
 from .core import DataError # shared by every reader, so one `except DataError` catches them all
 
-# %% ../../nbs/02a_data.conll.ipynb #611e79ad
-GZIP_MAGIC = b'\x1f\x8b'
+# %% ../../nbs/02a_data.conll.ipynb #f085e3e2
+from .core import GZIP_MAGIC, open_bytes, text_lines # the one line reader, shared by every reader
 
-def open_bytes(path:str|Path): # a plain or gzip-compressed file
-    "`path` opened for reading bytes, decompressed on the fly when it is gzip."
-    with open(path, 'rb') as f: magic = f.read(2)
-    return gzip.open(path, 'rb') if magic == GZIP_MAGIC else open(path, 'rb')
-
-# %% ../../nbs/02a_data.conll.ipynb #48168717
-def _binary(path, n, raw, offset):
-    return DataError(f"{path}:{n}: NUL byte at byte offset {offset + raw.index(0)}: "
-                     "this looks like a binary (or UTF-16) file, expected UTF-8 text")
-
-def _not_binary(f, path):
-    "`f`, after failing at a NUL byte in its first 8 KiB, before a decoding error can hide it."
-    head = f.peek(8192)[:8192]
-    if b'\0' in head: raise _binary(path, head[:head.index(0)].count(b'\n') + 1, head, 0)
-    return f
-
-# %% ../../nbs/02a_data.conll.ipynb #93456234
-def _gzip_lines(f:gzip.GzipFile, path):
-    "The lines of `f` as bytes; decompression errors become a `DataError` naming `path` and the line."
-    n = 0
-    try:
-        _not_binary(f, path)
-        for n, raw in enumerate(f, 1): yield raw
-    except (gzip.BadGzipFile, EOFError, zlib.error) as e:
-        raise DataError(f"{path}:{n + 1}: corrupt gzip data ({e}): expected a complete gzip file") from None
-
-def _not_utf8(path, n, raw, offset, err):
-    return DataError(f"{path}:{n}: byte {raw[err.start]:#04x} at byte offset {offset + err.start} is not UTF-8: "
-                     "expected UTF-8 text (re-encode it, e.g. `iconv -f latin1 -t utf-8`)")
-
-# %% ../../nbs/02a_data.conll.ipynb #b7cce792
-def text_lines(path:str|Path): # a UTF-8 text file, plain or gzip
-    "Yield `(line_number, text)` for each line of `path`, without its line ending."
-    with open_bytes(path) as f:
-        offset = 0
-        for n, raw in enumerate(_gzip_lines(f, path) if isinstance(f, gzip.GzipFile) else _not_binary(f, path), 1):
-            if b'\0' in raw: raise _binary(path, n, raw, offset)
-            try: text = raw.decode('utf-8')
-            except UnicodeDecodeError as e: raise _not_utf8(path, n, raw, offset, e) from None
-            offset += len(raw)
-            yield n, (text.lstrip('\ufeff') if n == 1 else text).rstrip('\r\n')
-
-# %% ../../nbs/02a_data.conll.ipynb #71a1fda9
-SCHEME_PREFIXES = {'IOB1': 'BI', 'IOB2': 'BI', 'BIOES': 'BIES'} # the span prefixes each scheme allows
-
-def tag_problem(tag:str, # a tag as read from a file
-                prefixes:str='BIES', # the span prefixes allowed
-               )->str|None: # `None` when the tag is valid
-    "What is wrong with `tag`, or `None` if it is `O` or a valid span tag."
-    prefix, dash, typ = tag.partition('-')
-    if tag == 'O' or (dash and prefix in prefixes and len(prefix) == 1 and typ and not any(c.isspace() for c in typ)): return None
-    return f"invalid tag {tag!r}: expected O or {'/'.join(p+'-' for p in prefixes)} followed by an entity type"
-
-# %% ../../nbs/02a_data.conll.ipynb #12ae3c6f
-def to_iob2(tags:list[str], # valid tags in IOB1, IOB2 or BIOES
-            starts_fixed:list[int]|None=None, # if given, the positions of spans that began with I- or E- are appended
-           )->list[str]:
-    "The same spans in IOB2: each span's first word `B-`, the rest `I-`."
-    out, open_type = [], None # open_type: the type of a span the next word may continue
-    for i, tag in enumerate(tags):
-        if tag == 'O': out.append(tag); open_type = None; continue
-        prefix, typ = tag[0], tag[2:]
-        if prefix in 'BS' or typ != open_type:
-            if prefix in 'IE' and starts_fixed is not None: starts_fixed.append(i)
-            out.append('B-' + typ)
-        else: out.append('I-' + typ)
-        open_type = None if prefix in 'ES' else typ
-    return out
-
-# %% ../../nbs/02a_data.conll.ipynb #81c3a2b7
-def to_bioes(tags:list[str], # valid tags in IOB1, IOB2 or BIOES
-            )->list[str]:
-    "The same spans in BIOES: `S-` for a one-word span, `E-` for the last word of a longer one."
-    iob2 = to_iob2(tags)
-    def last(i): return i+1 == len(iob2) or iob2[i+1] != 'I-' + iob2[i][2:]
-    return [t if t == 'O' else ('SE' if last(i) else 'BI')[t[0] == 'I'] + t[1:] for i, t in enumerate(iob2)]
-
-# %% ../../nbs/02a_data.conll.ipynb #649ad49b
-def _scheme_from(prefixes:set[str], b_starts:int, i_starts:int)->str:
-    return 'BIOES' if prefixes & {'E', 'S'} else 'IOB1' if i_starts > b_starts else 'IOB2'
-
-def detect_scheme(tag_seqs, # sequences of valid tags
-                 )->str: # 'IOB1', 'IOB2' or 'BIOES'
-    "The tag scheme `tag_seqs` are written in."
-    prefixes, spans, i_starts = set(), 0, []
-    for tags in tag_seqs:
-        prefixes.update(t[0] for t in tags)
-        spans += sum(t[0] == 'B' for t in to_iob2(tags, i_starts))
-    return _scheme_from(prefixes, spans - len(i_starts), len(i_starts))
+# %% ../../nbs/02a_data.conll.ipynb #25752993
+from ..tags import SCHEMES, SCHEMES as SCHEME_PREFIXES, scheme_name, tag_problem, to_iob2, to_bioes, detect_scheme, scheme_from_starts
+_all_ = ['GZIP_MAGIC', 'open_bytes', 'text_lines', 'SCHEME_PREFIXES', 'tag_problem', 'to_iob2', 'to_bioes', 'detect_scheme']
 
 # %% ../../nbs/02a_data.conll.ipynb #d61e826d
 def map_types(tags:list[str], # IOB2 tags
@@ -183,15 +97,15 @@ class ConllReader:
     def __init__(self, token_col:int=0, # the column holding the word
                  tag_col:int|None=-1, # the column holding the tag (negative counts from the end); `None` for unlabelled text
                  sep:str|None=None, # '\t' or ' ' (runs of whitespace); `None`: tab if the first data line has one
-                 scheme:str|None=None, # 'IOB1', 'IOB2' or 'BIOES'; `None` to detect it
+                 scheme:str|None=None, # 'IOB1', 'IOB2' or 'BIOES' (alias 'IOBES'); `None` to detect it
                  to:str='IOB2', # the scheme of the returned tags: 'IOB2' or 'BIOES'
                  type_map:dict[str,str]|None=None, # rename entity types; a type mapped to 'O' is dropped
                  lang_prefix:bool=False, # strip a language prefix such as `en:` from every word (WikiANN)
                 ):
-        if scheme not in (None, *SCHEME_PREFIXES): raise ValueError(f"scheme must be None, 'IOB1', 'IOB2' or 'BIOES', not {scheme!r}")
-        if to not in ('IOB2', 'BIOES') or sep not in (None, '\t', ' '): raise ValueError(f"to must be 'IOB2' or 'BIOES' and sep None, '\\t' or ' ', not {to!r}, {sep!r}")
+        scheme = None if scheme is None else scheme_name(scheme)
+        if to not in ('IOB2', 'BIOES') or sep not in (None, '\t', ' '):
+            raise ValueError(f"to must be 'IOB2' or 'BIOES' and sep None, '\\t' or ' ', not {to!r}, {sep!r}")
         store_attr()
-        self.prefixes = SCHEME_PREFIXES.get(scheme, 'BIES')
 
 # %% ../../nbs/02a_data.conll.ipynb #c8e34706
 @patch
@@ -199,16 +113,18 @@ def _check_layout(self:ConllReader, lay:Layout, where:str):
     "Fail early when the chosen columns do not exist in this file."
     for name, col in (('word', self.token_col), ('tag', self.tag_col)):
         if col is not None and not -lay.ncols <= col < lay.ncols:
-            raise DataError(f"{where}: the {name} column {col} does not exist: expected at least {(col if col >= 0 else -col - 1) + 1} columns, found {lay.ncols}")
+            raise DataError(f"{where}: the {name} column {col} does not exist: "
+                            f"expected at least {(col if col >= 0 else -col - 1) + 1} columns, found {lay.ncols}")
     if self.tag_col is not None and (self.token_col - self.tag_col) % lay.ncols == 0:
-        raise DataError(f"{where}: word and tag are both column {self.token_col}: expected a word column and a tag column (tag_col=None reads unlabelled text)")
+        raise DataError(f"{where}: word and tag are both column {self.token_col}: "
+                        "expected a word column and a tag column (tag_col=None reads unlabelled text)")
 
 # %% ../../nbs/02a_data.conll.ipynb #e05af401
 @patch
 def _tag(self:ConllReader, tag:str, path, n:int, tag_ok:set)->str:
     "`tag`, checked against the scheme unless it is in `tag_ok`, the tags of this file already checked."
     if tag not in tag_ok:
-        if (problem := tag_problem(tag, self.prefixes)): raise DataError(f"{path}:{n}: {problem}")
+        if (problem := tag_problem(tag, self.scheme)): raise DataError(f"{path}:{n}: {problem}")
         tag_ok.add(tag)
     return tag
 
@@ -267,16 +183,20 @@ def _note(kind:str, report:ReadReport):
     if kind in ('-DOCSTART-', '# newdoc'): report.doc_starts.append(report.sentences)
     if kind != 'break': report.skipped[kind] += 1
 
-# %% ../../nbs/02a_data.conll.ipynb #f708165e
+# %% ../../nbs/02a_data.conll.ipynb #0d0760a5
+def _repair_note(s:Sentence, raw:list[str], i:int)->str:
+    "Where word `i` of `s` was repaired, and how."
+    path, _, first = s.where.rpartition(':')
+    return f"{path}:{int(first) + i} {raw[i]} -> {s.tags[i]}"
+
+# %% ../../nbs/02a_data.conll.ipynb #3ae609ba
 @patch
-def read(self:ConllReader, path:str|Path, # a CoNLL file, plain or gzip
-        )->tuple[list[Sentence], ReadReport]:
-    "All the sentences of `path`, with tags in `self.to`, and the report of what was read."
-    report = ReadReport(str(path))
-    sents = list(self.sentences(path, report))
-    if not sents: raise DataError(f"{path}:{max(report.lines, 1)}: empty file: no sentences in {report.lines} lines, expected lines such as `EU B-ORG`")
-    if self.tag_col is not None: self._convert(sents, report)
-    return sents, report
+def _map_and_count(self:ConllReader, sents:list[Sentence], report:ReadReport):
+    "Apply `type_map`, count the entities, and convert to BIOES if asked: the last steps, on IOB2 tags."
+    for s in sents:
+        if self.type_map: s.tags = map_types(s.tags, self.type_map, report.dropped)
+        report.entities.update(t[2:] for t in s.tags if t[0] == 'B')
+        if self.to == 'BIOES': s.tags = to_bioes(s.tags)
 
 # %% ../../nbs/02a_data.conll.ipynb #ebf6d150
 @patch
@@ -289,23 +209,21 @@ def _convert(self:ConllReader, sents:list[Sentence], report:ReadReport):
         prefixes.update(t[0] for t in raw)
         starts_fixed += [(s, raw, i) for i in fixed]
     spans = sum(t[0] == 'B' for s in sents for t in s.tags)
-    report.scheme = self.scheme or _scheme_from(prefixes, spans - len(starts_fixed), len(starts_fixed))
+    report.scheme = self.scheme or scheme_from_starts(prefixes, spans - len(starts_fixed), len(starts_fixed))
     if report.scheme != 'IOB1': report.repaired = [_repair_note(*o) for o in starts_fixed]
     self._map_and_count(sents, report)
 
-# %% ../../nbs/02a_data.conll.ipynb #0d0760a5
-def _repair_note(s:Sentence, raw:list[str], i:int)->str:
-    "Where word `i` of `s` was repaired, and how."
-    path, _, first = s.where.rpartition(':')
-    return f"{path}:{int(first) + i} {raw[i]} -> {s.tags[i]}"
-
+# %% ../../nbs/02a_data.conll.ipynb #f708165e
 @patch
-def _map_and_count(self:ConllReader, sents:list[Sentence], report:ReadReport):
-    "Apply `type_map`, count the entities, and convert to BIOES if asked: the last steps, on IOB2 tags."
-    for s in sents:
-        if self.type_map: s.tags = map_types(s.tags, self.type_map, report.dropped)
-        report.entities.update(t[2:] for t in s.tags if t[0] == 'B')
-        if self.to == 'BIOES': s.tags = to_bioes(s.tags)
+def read(self:ConllReader, path:str|Path, # a CoNLL file, plain or gzip
+        )->tuple[list[Sentence], ReadReport]:
+    "All the sentences of `path`, with tags in `self.to`, and the report of what was read."
+    report = ReadReport(str(path))
+    sents = list(self.sentences(path, report))
+    if not sents:
+        raise DataError(f"{path}:{max(report.lines, 1)}: empty file: no sentences in {report.lines} lines, expected lines such as `EU B-ORG`")
+    if self.tag_col is not None: self._convert(sents, report)
+    return sents, report
 
 # %% ../../nbs/02a_data.conll.ipynb #b5a64062
 @delegates(ConllReader)
@@ -317,9 +235,11 @@ def read_conll(path:str|Path, # a CoNLL file, plain or gzip
 # %% ../../nbs/02a_data.conll.ipynb #f8876b46
 def _check_word(word:str, sep:str, where:str):
     "Fail unless `word` reads back as itself from a file separated by `sep`."
-    if not word.strip() or any(c in word for c in (sep, '\n', '\r', '\0')) or (sep == ' ' and any(c.isspace() for c in word)) or word.startswith(('-DOCSTART-', '\ufeff')):
+    if (not word.strip() or any(c in word for c in (sep, '\n', '\r', '\0')) or (sep == ' ' and any(c.isspace() for c in word))
+            or word.startswith(('-DOCSTART-', '\ufeff'))):
         raise DataError(f"{where}: word {word!r} cannot be written with separator {sep!r}: expected a non-blank word without it, a line break or NUL")
 
+# %% ../../nbs/02a_data.conll.ipynb #7fc41db9
 def _conll_lines(s:Sentence, sep:str, scheme:str)->list[str]:
     for w in s.words: _check_word(w, sep, s.where)
     if s.tags is None: return [w + '\n' for w in s.words]
@@ -335,7 +255,8 @@ def write_conll(sentences:list[Sentence], # the sentences to write
                 doc_starts:list[int]=(), # indices of sentences that start a document (`ReadReport.doc_starts`)
                ):
     "Write `sentences` as a CoNLL file, one word and its tag per line, that `read_conll` reads back equal."
-    if scheme not in ('IOB2', 'BIOES') or sep not in ('\t', ' '): raise ValueError(f"scheme must be IOB2 or BIOES and sep a tab or a space, not {scheme!r}, {sep!r}")
+    if scheme not in ('IOB2', 'BIOES') or sep not in ('\t', ' '):
+        raise ValueError(f"scheme must be IOB2 or BIOES and sep a tab or a space, not {scheme!r}, {sep!r}")
     starts = set(doc_starts)
     with (gzip.open if str(path).endswith('.gz') else open)(path, 'wt', encoding='utf-8', newline='\n') as f:
         for i, s in enumerate(sentences):

@@ -6,19 +6,83 @@ Docs: https://ft-nb.github.io/ft-nb/data.core.html.md"""
 
 # %% ../../nbs/02_data.core.ipynb #867f6f21
 from __future__ import annotations
-import json
+import gzip, io, json, sys, zlib
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from fastcore.basics import patch
 from ..core import IGNORE_INDEX
+from ..tags import label_sort_key
 
 # %% auto #0
-__all__ = ['DataError', 'Sentence', 'Example', 'sorted_labels', 'LabelVocab', 'load_vocab', 'vocab_from_config']
+__all__ = ['GZIP_MAGIC', 'DataError', 'open_bytes', 'text_lines', 'Sentence', 'Example', 'sorted_labels', 'LabelVocab',
+           'load_vocab', 'vocab_from_config']
 
 # %% ../../nbs/02_data.core.ipynb #ced1af1a
 class DataError(ValueError):
     "A problem in input data; the message starts with the `file:line` (or row) at fault and says what was expected."
+
+# %% ../../nbs/02_data.core.ipynb #b896c5da
+GZIP_MAGIC = b'\x1f\x8b'
+
+class _Replay(io.RawIOBase):
+    "A raw stream that gives back `head`, bytes already read from `f`, then the rest of `f`."
+    def __init__(self, head:bytes, f): self.head, self.f = head, f
+    def readable(self): return True
+    def readinto(self, b):
+        n = min(len(b), len(self.head)); b[:n] = self.head[:n]; self.head = self.head[n:]
+        return n + (self.f.readinto1(memoryview(b)[n:]) if n < len(b) else 0) # one read: a pipe's data as it arrives
+
+# %% ../../nbs/02_data.core.ipynb #8e9e78a1
+@contextmanager
+def open_bytes(path:str|Path): # a plain or gzip-compressed file; '-' for standard input
+    "`path` opened for reading bytes, decompressed on the fly when it starts with the gzip magic number."
+    raw = sys.stdin.buffer if str(path) == '-' else open(path, 'rb')
+    try:
+        head = raw.read(2)
+        with io.BufferedReader(_Replay(head, raw)) as f: yield gzip.GzipFile(fileobj=f, mode='rb') if head == GZIP_MAGIC else f
+    finally:
+        if raw is not sys.stdin.buffer: raw.close()
+
+# %% ../../nbs/02_data.core.ipynb #10ebfe4b
+def _binary(path, n, raw, offset):
+    return DataError(f"{path}:{n}: NUL byte at byte offset {offset + raw.index(0)}: "
+                     "this looks like a binary (or UTF-16) file, expected UTF-8 text")
+
+def _not_binary(f, path):
+    "`f`, after failing at a NUL byte in its first 8 KiB, before a decoding error can hide it."
+    head = f.peek(8192)[:8192]
+    if b'\0' in head: raise _binary(path, head[:head.index(0)].count(b'\n') + 1, head, 0)
+    return f
+
+# %% ../../nbs/02_data.core.ipynb #74c3158a
+def _gzip_lines(f:gzip.GzipFile, path):
+    "The lines of `f` as bytes; decompression errors become a `DataError` naming `path` and the line."
+    n = 0
+    try:
+        _not_binary(f, path)
+        for n, raw in enumerate(f, 1): yield raw
+    except (gzip.BadGzipFile, EOFError, zlib.error) as e:
+        raise DataError(f"{path}:{n + 1}: corrupt gzip data ({e}): expected a complete gzip file") from None
+
+# %% ../../nbs/02_data.core.ipynb #4759e177
+def _not_utf8(path, n, raw, offset, err):
+    return DataError(f"{path}:{n}: byte {raw[err.start]:#04x} at byte offset {offset + err.start} is not UTF-8: "
+                     "expected UTF-8 text (re-encode it, e.g. `iconv -f latin1 -t utf-8`)")
+
+# %% ../../nbs/02_data.core.ipynb #bd9f35e5
+def text_lines(path:str|Path): # a UTF-8 text file, plain or gzip; '-' for standard input
+    "Yield `(line_number, text)` for each line of `path`, without its line ending."
+    name = '<stdin>' if str(path) == '-' else path
+    with open_bytes(path) as f:
+        offset = 0
+        for n, raw in enumerate(_gzip_lines(f, name) if isinstance(f, gzip.GzipFile) else _not_binary(f, name), 1):
+            if b'\0' in raw: raise _binary(name, n, raw, offset)
+            try: text = raw.decode('utf-8')
+            except UnicodeDecodeError as e: raise _not_utf8(name, n, raw, offset, e) from None
+            offset += len(raw)
+            yield n, (text.lstrip('\ufeff') if n == 1 else text).rstrip('\r\n')
 
 # %% ../../nbs/02_data.core.ipynb #e1034155
 @dataclass
@@ -35,27 +99,18 @@ class Sentence:
 # %% ../../nbs/02_data.core.ipynb #36dae271
 @dataclass
 class Example:
-    "A text, or a pair of texts, with one label."
+    "A text, or a pair of texts, with one label (or, for multi-label tasks, a tuple of labels)."
     text: str # the text to classify
-    label: str|None = None # its label, or `None` for unlabelled text
+    label: str|tuple[str, ...]|None = None # its label, its labels (multi-label), or `None` for unlabelled text
     text_pair: str|None = None # the second text, for sentence-pair tasks
     where: str = '' # "file:line" it came from
 
 # %% ../../nbs/02_data.core.ipynb #c825eebf
-_PREFIX_ORDER = {'B': 0, 'I': 1, 'E': 2, 'S': 3, 'L': 2, 'U': 3}
-
-def _label_key(label:str):
-    "Sort key: `O` first, then entity type, then prefix B, I, E, S."
-    if label == 'O': return (0, '', 0)
-    prefix, _, typ = label.partition('-')
-    if typ and prefix in _PREFIX_ORDER: return (1, typ, _PREFIX_ORDER[prefix])
-    return (2, label, 0)
-
 def sorted_labels(labels)->list[str]:
     "A deterministic order for a set of labels: tags by entity type, integers numerically, the rest alphabetically."
     labels = set(labels)
     if labels and all(str(l).lstrip('-').isdigit() for l in labels): return sorted(labels, key=int)
-    return sorted(labels, key=_label_key)
+    return sorted(labels, key=label_sort_key)
 
 # %% ../../nbs/02_data.core.ipynb #13b132d0
 class LabelVocab:
@@ -66,7 +121,7 @@ class LabelVocab:
         if len(self.label2id) != len(self.labels): raise ValueError(f"duplicate labels in {self.labels}")
         self.unknown = Counter()
     @classmethod
-    def from_data(cls, seqs): # labels, or sequences of tags
+    def from_data(cls, seqs): # labels, tuples of labels (multi-label), or sequences of tags
         "A vocabulary of every label in `seqs`, in `sorted_labels` order."
         return cls(sorted_labels(l for s in seqs for l in ([s] if isinstance(s, (str, int)) else s)))
 
@@ -95,6 +150,7 @@ def encode(self:LabelVocab,
     self.unknown.update(missing)
     return ids
 
+# %% ../../nbs/02_data.core.ipynb #39c20fce
 @patch
 def decode(self:LabelVocab, ids)->list[str]:
     "The labels of `ids` (a list or a tensor)."
@@ -104,15 +160,18 @@ def decode(self:LabelVocab, ids)->list[str]:
 @patch(as_prop=True)
 def id2label(self:LabelVocab)->dict[int,str]: return dict(enumerate(self.labels))
 
+# %% ../../nbs/02_data.core.ipynb #f6468ab0
 @patch
 def save(self:LabelVocab, path:str|Path): # a JSON file to write
     "Write the labels, in id order, to `path`."
     Path(path).write_text(json.dumps({'labels': self.labels}, ensure_ascii=False, indent=1))
 
+# %% ../../nbs/02_data.core.ipynb #37afe933
 def load_vocab(path:str|Path)->LabelVocab: # a file written by `LabelVocab.save`
     "Read a `LabelVocab` saved with `save`."
     return LabelVocab(json.loads(Path(path).read_text())['labels'])
 
+# %% ../../nbs/02_data.core.ipynb #da260d6b
 def vocab_from_config(config)->LabelVocab: # a `transformers` config (or dict) with `id2label`
     "The `LabelVocab` stored in a model config's `id2label`."
     id2lab = config['id2label'] if isinstance(config, dict) else config.id2label

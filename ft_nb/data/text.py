@@ -1,4 +1,4 @@
-"""Read labelled texts and text pairs from CSV, TSV, JSON, JSON Lines, line-aligned files and Hugging Face datasets, and say exactly where a file is wrong.
+"""Read labelled texts and pairs from CSV, TSV, JSON, JSON Lines, line-aligned files and Hugging Face datasets, and say exactly where a file is wrong.
 
 Docs: https://ft-nb.github.io/ft-nb/data.text.html.md"""
 
@@ -8,7 +8,7 @@ Docs: https://ft-nb.github.io/ft-nb/data.text.html.md"""
 from __future__ import annotations
 import csv, io, json, warnings
 from pathlib import Path
-from .core import Example, LabelVocab
+from .core import Example, LabelVocab, text_lines
 
 # %% auto #0
 __all__ = ['read_utf8', 'check_columns', 'row_example', 'TextData', 'collect', 'read_table', 'read_json', 'read_text',
@@ -18,13 +18,9 @@ __all__ = ['read_utf8', 'check_columns', 'row_example', 'TextData', 'collect', '
 from .core import DataError # shared by every reader, so one `except DataError` catches them all
 
 # %% ../../nbs/02b_data.text.ipynb #d99c3caf
-def read_utf8(path:str|Path)->str: # a text file
-    "The text of `path`, which must be non-empty UTF-8 (a byte-order mark is dropped)."
-    data = Path(path).read_bytes()
-    try: text = data.decode('utf-8-sig')
-    except UnicodeDecodeError as e:
-        line = data[:e.start].count(b'\n') + 1
-        raise DataError(f"{path}:{line}: not UTF-8 (byte {data[e.start]:#04x}); re-save the file as UTF-8") from None
+def read_utf8(path:str|Path)->str: # a text file, plain or gzip; '-' for standard input
+    "The text of `path`, which must be non-empty UTF-8 (a byte-order mark is dropped, line endings become `\\n`)."
+    text = ''.join(line + '\n' for _, line in text_lines(path))
     if not text.strip(): raise DataError(f"{path}: empty file")
     return text
 
@@ -44,19 +40,28 @@ def _check_text(value, where, col):
     if not isinstance(value, str): return DataError(f"{where}: text is not a string (column {col!r}): {value!r}")
     if not value.strip(): return DataError(f"{where}: empty text (column {col!r})")
 
+# %% ../../nbs/02b_data.text.ipynb #a725ec11
+def _label(value, where:str, col:str, sep:str|None)->str|tuple|DataError:
+    "The label in `value`: a string, a tuple of strings (a list, or a string split on `sep`), or the `DataError`."
+    if value is None or isinstance(value, dict) or not str(value).strip(): return DataError(f"{where}: missing label (column {col!r})")
+    if not isinstance(value, (list, tuple)) and not (sep and isinstance(value, str)): return str(value).strip()
+    parts = [str(v).strip() if isinstance(v, (str, int)) else '' for v in (value if isinstance(value, (list, tuple)) else value.split(sep))]
+    if '' in parts: return DataError(f"{where}: empty or non-string label in {value!r} (column {col!r}): expected labels, e.g. 'a{sep or '|'}b'")
+    return tuple(dict.fromkeys(parts))
+
 # %% ../../nbs/02b_data.text.ipynb #e63c7aa7
 def row_example(row:dict, # the row's fields by column name
                 where:str, # "file:line", for the example and for errors
                 text_col:str='text', label_col:str|None='label', pair_col:str|None=None, # columns, as in `read_table`
+                label_sep:str|None=None, # split a string label on this, for multi-label rows; `None`: one label
                )->Example|DataError:
     "The `Example` in `row`, or the `DataError` saying what is wrong with it."
     if not isinstance(row, dict): return DataError(f"{where}: expected an object with fields, got {type(row).__name__}")
     for col in (text_col, pair_col):
         if col is not None and (err := _check_text(row.get(col), where, col)): return err
-    label = row.get(label_col) if label_col else None
-    if label_col and (label is None or isinstance(label, (list, dict)) or not str(label).strip()):
-        return DataError(f"{where}: missing label (column {label_col!r})")
-    return Example(row[text_col], None if label is None else str(label).strip(), row[pair_col] if pair_col else None, where)
+    label = _label(row.get(label_col), where, label_col, label_sep) if label_col else None
+    if isinstance(label, DataError): return label
+    return Example(row[text_col], label, row[pair_col] if pair_col else None, where)
 
 # %% ../../nbs/02b_data.text.ipynb #7d33a5c9
 class TextData(list):
@@ -85,7 +90,7 @@ def collect(results, # `Example`s and `DataError`s, as a reader yields them
     return data
 
 # %% ../../nbs/02b_data.text.ipynb #dc87f1f7
-def _table_rows(path, delimiter, cols):
+def _table_rows(path, delimiter, cols, label_sep=None):
     "Yield an `Example` or a `DataError` for each row of a CSV/TSV file."
     quoting = csv.QUOTE_NONE if delimiter == '\t' else csv.QUOTE_MINIMAL
     reader = csv.reader(io.StringIO(read_utf8(path), newline=''), delimiter=delimiter, quoting=quoting)
@@ -96,7 +101,7 @@ def _table_rows(path, delimiter, cols):
         where, start = f"{path}:{start}", reader.line_num + 1
         if not row: continue
         if len(row) != len(header): yield DataError(f"{where}: {len(row)} fields, but the header has {len(header)}: {header}")
-        else: yield row_example(dict(zip(header, row)), where, *cols)
+        else: yield row_example(dict(zip(header, row)), where, *cols, label_sep=label_sep)
 
 # %% ../../nbs/02b_data.text.ipynb #d30a5b7e
 def read_table(path:str|Path, # a CSV or TSV file whose first line names the columns
@@ -105,14 +110,15 @@ def read_table(path:str|Path, # a CSV or TSV file whose first line names the col
                pair_col:str|None=None, # the column holding the second text, for sentence-pair tasks
                delimiter:str|None=None, # the field separator; `None`: tab for .tsv/.tab files, else comma
                on_error:str='raise', # 'raise' or 'skip' bad rows (see `collect`)
+               label_sep:str|None=None, # split each label on this ('|', ','): multi-label rows, labels as tuples
               )->TextData:
     "Read one `Example` per row of a CSV or TSV file."
     path = Path(path)
     delimiter = delimiter or ('\t' if path.suffix.lower() in ('.tsv', '.tab') else ',')
-    return collect(_table_rows(path, delimiter, (text_col, label_col, pair_col)), str(path), on_error)
+    return collect(_table_rows(path, delimiter, (text_col, label_col, pair_col), label_sep), str(path), on_error)
 
 # %% ../../nbs/02b_data.text.ipynb #ada6bc6f
-def _json_rows(path, cols):
+def _json_rows(path, cols, label_sep=None):
     "Yield an `Example` or a `DataError` for each object of a JSON or JSON Lines file."
     text = read_utf8(path)
     if Path(path).suffix.lower() in ('.jsonl', '.ndjson'): items = _jsonl_items(path, text)
@@ -124,7 +130,7 @@ def _json_rows(path, cols):
         items = ((f"{path}[{i}]", o) for i, o in enumerate(obj))
     items = list(items)
     check_columns(path, list(dict.fromkeys(k for _, o in items if isinstance(o, dict) for k in o)), *cols)
-    for where, o in items: yield o if isinstance(o, DataError) else row_example(o, where, *cols)
+    for where, o in items: yield o if isinstance(o, DataError) else row_example(o, where, *cols, label_sep=label_sep)
 
 # %% ../../nbs/02b_data.text.ipynb #22ff43b8
 def _jsonl_items(path, text):
@@ -138,37 +144,40 @@ def _jsonl_items(path, text):
 def read_json(path:str|Path, # a .json file (an array of objects, or {"data": [...]}) or a .jsonl file (one object per line)
               text_col:str='text', label_col:str|None='label', pair_col:str|None=None, # columns, as in `read_table`
               on_error:str='raise', # 'raise' or 'skip' bad rows (see `collect`)
+              label_sep:str|None=None, # split string labels on this; a JSON list of labels is always multi-label
              )->TextData:
     "Read one `Example` per object of a JSON or JSON Lines file."
-    return collect(_json_rows(Path(path), (text_col, label_col, pair_col)), str(path), on_error)
+    return collect(_json_rows(Path(path), (text_col, label_col, pair_col), label_sep), str(path), on_error)
 
 # %% ../../nbs/02b_data.text.ipynb #597b6c94
 def read_text(path:str|Path, # a .csv, .tsv, .tab, .json, .jsonl or .ndjson file
+              label_sep:str|None=None, # multi-label rows: split each label on this ('|', ','); JSON lists need none
               **kwargs, # passed to `read_table` or `read_json`
              )->TextData:
     "Read `Example`s from a table or JSON file, by its suffix."
     suffix = Path(path).suffix.lower()
-    if suffix in ('.csv', '.tsv', '.tab'): return read_table(path, **kwargs)
-    if suffix in ('.json', '.jsonl', '.ndjson'): return read_json(path, **kwargs)
+    if suffix in ('.csv', '.tsv', '.tab'): return read_table(path, label_sep=label_sep, **kwargs)
+    if suffix in ('.json', '.jsonl', '.ndjson'): return read_json(path, label_sep=label_sep, **kwargs)
     raise DataError(f"{path}: unknown format {suffix!r}; use a .csv, .tsv, .json or .jsonl file, or `read_parallel` for text + label files")
 
 # %% ../../nbs/02b_data.text.ipynb #ab19f1f2
 def _lines(path)->list[str]:
-    "The lines of a text file, split on newlines only, without line endings or a final empty line."
-    lines = read_utf8(path).split('\n')
-    if lines[-1] == '': lines.pop()
-    return [l[:-1] if l.endswith('\r') else l for l in lines]
+    "The lines of a non-empty text file (see `text_lines`), without line endings."
+    lines = [line for _, line in text_lines(path)]
+    if not any(l.strip() for l in lines): raise DataError(f"{path}: empty file")
+    return lines
 
 # %% ../../nbs/02b_data.text.ipynb #8ab2f114
 def read_parallel(text_path:str|Path, # one text per line
                   label_path:str|Path|None=None, # one label per line, aligned with `text_path`; `None` for unlabelled text
                   on_error:str='raise', # 'raise' or 'skip' bad lines (see `collect`)
+                  label_sep:str|None=None, # split each label line on this, for multi-label data
                  )->TextData:
     "Read `Example`s from a file of texts and a line-aligned file of labels."
     texts = _lines(text_path)
     labels = _lines(label_path) if label_path else [None] * len(texts)
     if len(labels) != len(texts): raise DataError(f"{text_path} has {len(texts)} lines but {label_path} has {len(labels)}; they must be line-aligned")
-    rows = (row_example({'text': t, 'label': l}, f"{text_path}:{i}", label_col='label' if label_path else None)
+    rows = (row_example({'text': t, 'label': l}, f"{text_path}:{i}", label_col='label' if label_path else None, label_sep=label_sep)
             for i, (t, l) in enumerate(zip(texts, labels), 1))
     return collect(rows, str(text_path), on_error)
 
