@@ -6,14 +6,14 @@ Docs: https://ft-nb.github.io/ft-nb/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #9a293e21
 from __future__ import annotations
-import os, random, re
+import os, random, re, sys
 from pathlib import Path
 import numpy as np
 import torch
 
 # %% auto #0
 __all__ = ['DEFAULT_MODEL', 'IGNORE_INDEX', 'set_seed', 'default_device', 'to_device', 'autocast_dtype', 'bundled_model_dir',
-           'resolve_model', 'dev_data_dir']
+           'resolve_model', 'dev_data_dir', 'in_notebook']
 
 # %% ../nbs/00_core.ipynb #97ce4375
 def set_seed(seed:int=42, # the seed for Python, NumPy and torch (CPU and every GPU)
@@ -95,3 +95,10 @@ def dev_data_dir(name:str='', # a sub-folder such as "conll2003"
     roots = [Path(os.environ['FT_NB_DATA'])] if os.environ.get('FT_NB_DATA') else \
             [p/'shared'/'data' for p in [Path.cwd(), *Path.cwd().parents]]
     return next((r/name for r in roots if (r/name).is_dir()), None)
+
+# %% ../nbs/00_core.ipynb #92b16d62
+def in_notebook()->bool:
+    "Whether code runs in a notebook: a Jupyter kernel or a notebook runner, not plain Python or a terminal IPython."
+    IPython = sys.modules.get('IPython')
+    shell = IPython.get_ipython() if IPython is not None else None
+    return shell is not None and not any(c.__name__ == 'TerminalInteractiveShell' for c in type(shell).__mro__)

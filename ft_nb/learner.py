@@ -12,7 +12,7 @@ from operator import attrgetter
 import torch
 from torch import nn
 from fastcore.basics import patch
-from .core import default_device, to_device, autocast_dtype
+from .core import default_device, to_device, autocast_dtype, in_notebook
 from .models import TaskModel, param_groups
 
 # %% auto #0
@@ -225,46 +225,30 @@ def after_epoch(self:MetricsCB, learn):
     self.row['time'] = time.perf_counter() - self.start
     learn.history.append(self.row); del self.row
 
-# %% ../nbs/04_learner.ipynb #85225637
-from fastprogress.fastprogress import master_bar, progress_bar
-from fastprogress.core import format_time
-
-def _in_notebook()->bool:
-    try: from IPython import get_ipython; return get_ipython() is not None and 'IPKernelApp' in get_ipython().config
-    except ImportError: return False
-
-# %% ../nbs/04_learner.ipynb #044636c4
+# %% ../nbs/04_learner.ipynb #bf6e80dc
 class ProgressCB(Callback):
     "Progress bars, a per-epoch table, and a loss/metric chart (live in notebooks, saved as PNG when `plot_path` is set)."
     order = MetricsCB.order + 1
-    def __init__(self, plot:bool=True, plot_every:int=10, plot_path=None):
-        self.plot, self.plot_every, self.plot_path = plot, plot_every, plot_path
-    def before_fit(self, learn):
-        self.mbar, self.start_epoch = master_bar(range(learn.epoch, learn.n_epochs)), learn.epoch
-        self.first, self.losses, self.display = True, [], None
-        self.mbar.update(0)
-    def before_epoch(self, learn):
-        learn.dl = self.pbar = progress_bar(learn.dl, parent=self.mbar, leave=False)
+    def __init__(self, plot:bool=True, # draw the chart in notebooks
+                 plot_every:int=10, # training batches between loss readings
+                 plot_path=None, # save the chart there at the end of the fit
+                 redraw_s:float=2.): # least seconds between redraws while training runs
+        self.plot, self.plot_every, self.plot_path, self.redraw_s = plot, plot_every, plot_path, redraw_s
 
-# %% ../nbs/04_learner.ipynb #9ab52612
+# %% ../nbs/04_learner.ipynb #79f2cb63
 @patch
-def after_batch(self:ProgressCB, learn):
-    if not learn.training: return
-    if learn.iter % self.plot_every == 0 or learn.iter == self.pbar.total - 1:
-        self.losses.append((learn.epoch + (learn.iter + 1) / self.pbar.total, learn.loss.item()))
-        self.pbar.comment = f"loss {self.losses[-1][1]:.4f}"
-        if self.plot and _in_notebook(): self.update_plot(learn)
+def before_fit(self:ProgressCB, learn):
+    from fastprogress.fastprogress import master_bar
+    self.mbar, self.start_epoch = master_bar(range(learn.epoch, learn.n_epochs)), learn.epoch
+    self.first, self.losses, self.display, self.drawn = True, [], None, time.perf_counter()
+    self.mbar.update(0)
 
 @patch
-def after_epoch(self:ProgressCB, learn):
-    if learn.training and learn.do_valid and learn.valid_dl is not None: return
-    row = learn.history[-1] if learn.history else {'epoch': learn.epoch}
-    if self.first: self.mbar.write(list(row), table=True); self.first = False
-    self.mbar.write([f"{v:.4f}" if isinstance(v, float) and k != 'time' else format_time(v) if k == 'time' else str(v) for k, v in row.items()], table=True)
-    self.mbar.update(learn.epoch + 1 - self.start_epoch)
-    if self.plot and _in_notebook(): self.update_plot(learn)
+def before_epoch(self:ProgressCB, learn):
+    from fastprogress.fastprogress import progress_bar
+    learn.dl = self.pbar = progress_bar(learn.dl, parent=self.mbar, leave=False)
 
-# %% ../nbs/04_learner.ipynb #247b1bff
+# %% ../nbs/04_learner.ipynb #dd85439c
 def plot_history(losses:list[tuple], # (epoch as a float, training loss) pairs
                  history:list[dict], # `learn.history`
                 ):
@@ -282,16 +266,38 @@ def plot_history(losses:list[tuple], # (epoch as a float, training loss) pairs
     ax.legend(loc='upper right'); fig.tight_layout()
     return fig
 
-# %% ../nbs/04_learner.ipynb #d3cd3604
+# %% ../nbs/04_learner.ipynb #0ff7a759
 @patch
-def update_plot(self:ProgressCB, learn):
-    "Redraw the live chart in the notebook."
+def redraw(self:ProgressCB, learn, force:bool=False):
+    "Redraw the chart in the notebook, at most every `redraw_s` seconds unless `force`."
+    if not (self.plot and in_notebook()) or (not force and time.perf_counter() - self.drawn < self.redraw_s): return
     from IPython.display import display
-    fig = plot_history(self.losses, learn.history)
+    fig, self.drawn = plot_history(self.losses, learn.history), time.perf_counter()
     if self.display is None: self.display = display(fig, display_id=True)
     else: self.display.update(fig)
+
+# %% ../nbs/04_learner.ipynb #09c5f93d
+def _cell_text(column:str, value)->str:
+    from fastprogress.core import format_time
+    return format_time(value) if column == 'time' else f"{value:.4f}" if isinstance(value, float) else str(value)
+
+@patch
+def after_batch(self:ProgressCB, learn):
+    if not learn.training or not (learn.iter % self.plot_every == 0 or learn.iter == self.pbar.total - 1): return
+    self.losses.append((learn.epoch + (learn.iter + 1) / self.pbar.total, learn.loss.item()))
+    self.pbar.comment = f"loss {self.losses[-1][1]:.4f}"; self.redraw(learn)
+
+# %% ../nbs/04_learner.ipynb #2c7ed496
+@patch
+def after_epoch(self:ProgressCB, learn):
+    if learn.training and learn.do_valid and learn.valid_dl is not None: return
+    row = learn.history[-1] if learn.history else {'epoch': learn.epoch}
+    if self.first: self.mbar.write(list(row), table=True); self.first = False
+    self.mbar.write([_cell_text(k, v) for k, v in row.items()], table=True)
+    self.mbar.update(learn.epoch + 1 - self.start_epoch); self.redraw(learn)
 
 @patch
 def cleanup_fit(self:ProgressCB, learn):
     if self.mbar.main_bar.last_v is not None: self.mbar.on_iter_end() # cancelled before the last epoch ended
+    self.redraw(learn, force=True)
     if self.plot_path: plot_history(self.losses, learn.history).savefig(self.plot_path, dpi=120)

@@ -1,4 +1,4 @@
-"""A pretrained encoder, task heads on top, and the knobs that matter when data is small: freezing, layer-wise learning rates, LoRA, and saving in standard Hugging Face format.
+"""A pretrained encoder with task heads, the knobs for small data (freezing, layer-wise learning rates, LoRA), and saving in Hugging Face format.
 
 Docs: https://ft-nb.github.io/ft-nb/models.html.md"""
 
@@ -10,6 +10,7 @@ import contextlib, copy, json
 from pathlib import Path
 import torch
 from torch import nn
+import torch.nn.functional as F
 import transformers
 from transformers import AutoConfig, AutoModel, AutoTokenizer
 from safetensors.torch import load_file, save_file
@@ -33,19 +34,21 @@ def quiet_transformers():
     try: yield
     finally: transformers.logging.set_verbosity(verbosity); transformers.logging.enable_progress_bar()
 
-# %% ../nbs/03_models.ipynb #8c3a2466
+# %% ../nbs/03_models.ipynb #eec242a4
 def _build_encoder(make, *args, **kwargs):
     "Call `make` without a pooling layer where the architecture accepts that."
     with quiet_transformers():
         try: return make(*args, add_pooling_layer=False, **kwargs)
         except TypeError: return make(*args, **kwargs)
 
+# %% ../nbs/03_models.ipynb #88647697
 def load_encoder(name:str|Path|None=None, # `None` (bundled MiniLM), a model folder, or a Hub id
                  trust_remote_code:bool=False, # run code shipped with a Hub model; only if you trust its author
                 )->nn.Module:
     "A pretrained encoder without its pretraining head."
     return _build_encoder(AutoModel.from_pretrained, resolve_model(name), trust_remote_code=trust_remote_code)
 
+# %% ../nbs/03_models.ipynb #29574263
 def encoder_from_config(config)->nn.Module:
     "A randomly initialised encoder for `config` (for tests, and before loading saved weights)."
     return _build_encoder(AutoModel.from_config, config)
@@ -72,19 +75,21 @@ class TokenHead(nn.Module):
         self.crf = CRF.from_labels(self.labels) if crf else None
     def forward(self, hidden, attention_mask): return self.classifier(self.dropout(hidden))
 
-# %% ../nbs/03_models.ipynb #808a26bd
+# %% ../nbs/03_models.ipynb #68a4eb24
 def _window_starts(labels:torch.Tensor, word_ids)->torch.Tensor|None:
     "Per row: whether its first labelled position is the first word of its sentence (`None` without `word_ids`)."
     if word_ids is None: return None
     first = (labels != IGNORE_INDEX).int().argmax(-1).tolist()
     return torch.tensor([len(w) > f and w[f] == 0 for w, f in zip(word_ids, first)], device=labels.device)
 
+# %% ../nbs/03_models.ipynb #539aa7d3
 @patch
 def loss(self:TokenHead, logits, labels, word_ids=None):
     "Token cross-entropy, or the CRF's negative log-likelihood."
     if self.crf is None: return token_cross_entropy(logits, labels)
     return self.crf(logits.float(), labels, starts=_window_starts(labels, word_ids))
 
+# %% ../nbs/03_models.ipynb #6b75fbcb
 @patch
 def predict_ids(self:TokenHead, logits, mask): # mask: the positions to tag, e.g. `labels != IGNORE_INDEX`
     "Predicted tag ids at the masked positions (`IGNORE_INDEX` elsewhere): argmax, or the CRF's best path."
@@ -95,21 +100,38 @@ def predict_ids(self:TokenHead, logits, mask): # mask: the positions to tag, e.g
 class SequenceHead(nn.Module):
     "Pooling, dropout and a linear layer: one score per class for the whole sequence."
     kind = 'sequence'
-    def __init__(self, hidden_size:int, labels:list[str], dropout:float=0.1, pooling:str='cls'):
+    def __init__(self, hidden_size:int, labels:list[str], dropout:float=0.1,
+                 pooling:str='cls', # 'cls' (the first token's vector) or 'mean' (the average over real tokens)
+                 multi_label:bool=False): # each class a separate yes/no: sigmoid and binary cross-entropy
         super().__init__()
         if pooling not in ('cls', 'mean'): raise ValueError(f"pooling must be 'cls' or 'mean', not {pooling!r}")
-        self.labels, self.pooling = list(labels), pooling
+        self.labels, self.pooling, self.multi_label = list(labels), pooling, multi_label
         self.dropout, self.classifier = nn.Dropout(dropout), nn.Linear(hidden_size, len(labels))
-    def loss(self, logits, labels, **kwargs): return token_cross_entropy(logits, labels)
 
 # %% ../nbs/03_models.ipynb #cd2126f9
 @patch
 def forward(self:SequenceHead, hidden, attention_mask):
+    "One score per class: the pooled vector through dropout and the linear layer."
     if self.pooling == 'cls': pooled = hidden[:, 0]
     else:
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
     return self.classifier(self.dropout(pooled))
+
+# %% ../nbs/03_models.ipynb #b3e79d44
+@patch
+def loss(self:SequenceHead, logits, labels, **kwargs):
+    "Cross-entropy over the classes; with `multi_label`, binary cross-entropy on multi-hot `labels` (B, C)."
+    if not self.multi_label: return token_cross_entropy(logits, labels)
+    if labels.shape != logits.shape:
+        raise ValueError(f"multi-label targets must be multi-hot, shape {tuple(logits.shape)}, not {tuple(labels.shape)}")
+    return F.binary_cross_entropy_with_logits(logits.float(), labels.float())
+
+# %% ../nbs/03_models.ipynb #18aa3ce2
+@patch
+def probs(self:SequenceHead, logits):
+    "Class probabilities: a softmax, or with `multi_label` an independent sigmoid per class."
+    return logits.float().sigmoid() if self.multi_label else logits.float().softmax(-1)
 
 # %% ../nbs/03_models.ipynb #ec232cf6
 class TaskModel(nn.Module):
@@ -124,22 +146,31 @@ class TaskModel(nn.Module):
 
 # %% ../nbs/03_models.ipynb #363ca75f
 @patch
-def forward(self:TaskModel, input_ids, attention_mask=None, token_type_ids=None, labels=None,
-            task:str|None=None, **metadata)->dict:
-    "Logits of head `task` (the only head if `None`), and its weighted loss when `labels` are given."
+def _head_name(self:TaskModel, task:str|None)->str:
+    "The head to run: `task`, or the only head when `task` is `None`."
     if task is None:
         if len(self.heads) > 1: raise ValueError(f"this model has several heads {list(self.heads)}: pass task=")
         task = next(iter(self.heads))
     if task not in self.heads: raise KeyError(f"no head named {task!r}; heads: {list(self.heads)}")
-    inputs = dict(input_ids=input_ids, attention_mask=attention_mask) | ({} if token_type_ids is None else dict(token_type_ids=token_type_ids))
-    hidden = self.encoder(**inputs).last_hidden_state
-    head = self.heads[task]
-    logits = head(hidden, attention_mask)
-    return dict(logits=logits) | ({} if labels is None else dict(loss=head.loss(logits, labels, word_ids=metadata.get('word_ids')) * self.loss_weights[task]))
+    return task
 
-# %% ../nbs/03_models.ipynb #13453acc
-def _dropout(config, dropout): return dropout if dropout is not None else getattr(config, 'classifier_dropout', None) or getattr(config, 'hidden_dropout_prob', 0.1)
+# %% ../nbs/03_models.ipynb #680d0d6e
+@patch
+def forward(self:TaskModel, input_ids, attention_mask=None, token_type_ids=None, labels=None,
+            task:str|None=None, **metadata)->dict:
+    "Logits of head `task` (the only head if `None`), and its weighted loss when `labels` are given."
+    task = self._head_name(task); head = self.heads[task]
+    types = {} if token_type_ids is None else dict(token_type_ids=token_type_ids)
+    logits = head(self.encoder(input_ids=input_ids, attention_mask=attention_mask, **types).last_hidden_state, attention_mask)
+    if labels is None: return dict(logits=logits)
+    return dict(logits=logits, loss=head.loss(logits, labels, word_ids=metadata.get('word_ids')) * self.loss_weights[task])
 
+# %% ../nbs/03_models.ipynb #d1df3323
+def _dropout(config, dropout:float|None)->float:
+    "`dropout`, or else the config's classifier dropout, or else its hidden dropout."
+    return dropout if dropout is not None else getattr(config, 'classifier_dropout', None) or getattr(config, 'hidden_dropout_prob', 0.1)
+
+# %% ../nbs/03_models.ipynb #aa9ea11a
 def token_classifier(labels:list[str], # the tags, in id order (`LabelVocab.labels`)
                      encoder:str|Path|nn.Module|None=None, # a model name for `load_encoder`, or an encoder
                      dropout:float|None=None, # `None`: the encoder's hidden dropout
@@ -149,13 +180,19 @@ def token_classifier(labels:list[str], # the tags, in id order (`LabelVocab.labe
     enc = encoder if isinstance(encoder, nn.Module) else load_encoder(encoder)
     return TaskModel(enc, {'ner': TokenHead(enc.config.hidden_size, labels, _dropout(enc.config, dropout), crf)})
 
-def sequence_classifier(labels:list[str], encoder:str|Path|nn.Module|None=None, dropout:float|None=None,
-                        pooling:str='cls')->TaskModel:
+# %% ../nbs/03_models.ipynb #743c7cca
+def sequence_classifier(labels:list[str], # the classes, in id order
+                        encoder:str|Path|nn.Module|None=None, # a model name for `load_encoder`, or an encoder
+                        dropout:float|None=None, # `None`: the encoder's hidden dropout
+                        pooling:str='cls', # 'cls' or 'mean'
+                        multi_label:bool=False, # several labels per text: sigmoid and binary cross-entropy
+                       )->TaskModel:
     "A sequence-classification model: an encoder and one `SequenceHead` named 'cls'."
     enc = encoder if isinstance(encoder, nn.Module) else load_encoder(encoder)
-    return TaskModel(enc, {'cls': SequenceHead(enc.config.hidden_size, labels, _dropout(enc.config, dropout), pooling)})
+    head = SequenceHead(enc.config.hidden_size, labels, _dropout(enc.config, dropout), pooling, multi_label)
+    return TaskModel(enc, {'cls': head})
 
-# %% ../nbs/03_models.ipynb #e7aaae70
+# %% ../nbs/03_models.ipynb #55e1fcd0
 def encoder_layers(encoder:nn.Module)->nn.ModuleList:
     "The encoder's transformer layers, bottom first."
     n = encoder.config.num_hidden_layers
@@ -163,15 +200,17 @@ def encoder_layers(encoder:nn.Module)->nn.ModuleList:
     if found is None: raise ValueError(f"{type(encoder).__name__}: no list of {n} layers found")
     return found
 
+# %% ../nbs/03_models.ipynb #2550d08a
 def embedding_module(encoder:nn.Module)->nn.Module:
     "The encoder's embedding block (word, position and type embeddings with their norm)."
     return getattr(encoder, 'embeddings', None) or encoder.get_input_embeddings()
 
-# %% ../nbs/03_models.ipynb #3e03d63f
+# %% ../nbs/03_models.ipynb #1d106c81
 def set_trainable(module:nn.Module, trainable:bool=True):
     "Turn gradients on or off for every parameter of `module`."
     for p in module.parameters(): p.requires_grad_(trainable)
 
+# %% ../nbs/03_models.ipynb #0277fbee
 def freeze_bottom(model:TaskModel, # the model to change in place
                   n_layers:int, # how many transformer layers, from the bottom, to freeze
                   embeddings:bool=True): # freeze the embeddings too
@@ -192,13 +231,19 @@ def unfreeze_top(model:TaskModel, n_layers:int):
     for layer in encoder_layers(model.encoder)[len(encoder_layers(model.encoder)) - n_layers:]: set_trainable(layer, True)
     return model
 
-# %% ../nbs/03_models.ipynb #b0f816e8
+# %% ../nbs/03_models.ipynb #35665edc
 def _depth(name:str, layer_names:list[str], n_layers:int)->int:
     "0 for embeddings, l for transformer layer l (1 = bottom), n_layers + 1 for the heads and anything on top."
     if name.startswith('heads.'): return n_layers + 1
     layer = next((i for i, prefix in enumerate(layer_names) if name.startswith(prefix)), None)
     if layer is not None: return layer + 1
     return 0 if '.embeddings.' in name or name.startswith('encoder.embeddings') else n_layers
+
+# %% ../nbs/03_models.ipynb #e6f83934
+def _group_name(depth:int, n_layers:int, decay:bool)->str:
+    "'embeddings', 'layer l' or 'head', and whether the group decays."
+    part = 'embeddings' if depth == 0 else 'head' if depth == n_layers + 1 else f'layer {depth}'
+    return f"{part} ({'decay' if decay else 'no decay'})"
 
 # %% ../nbs/03_models.ipynb #ff33819c
 def param_groups(model:TaskModel,
@@ -213,8 +258,8 @@ def param_groups(model:TaskModel,
     for name, p in model.named_parameters():
         if not p.requires_grad: continue
         depth, decay = _depth(name, layer_names, n_layers), p.ndim > 1
-        group = groups.setdefault((depth, decay), dict(params=[], lr=lr * layer_decay ** (n_layers + 1 - depth), weight_decay=weight_decay if decay else 0.,
-                                  name=f"{['embeddings', *[f'layer {i}' for i in range(1, n_layers + 1)], 'head'][depth]} ({'decay' if decay else 'no decay'})"))
+        group = groups.setdefault((depth, decay), dict(params=[], lr=lr * layer_decay ** (n_layers + 1 - depth),
+                                  weight_decay=weight_decay if decay else 0., name=_group_name(depth, n_layers, decay)))
         group['params'].append(p)
     return [groups[k] for k in sorted(groups)]
 
@@ -222,25 +267,28 @@ def param_groups(model:TaskModel,
 def trainable_summary(groups:list[dict])->str:
     "A table of parameter groups: name, parameter count, learning rate and weight decay."
     rows = [f"{'group':<24}{'params':>12}{'lr':>11}{'decay':>8}"]
-    rows += [f"{g['name']:<24}{sum(p.numel() for p in g['params']):>12,}{g['lr']:>11.2e}{g['weight_decay']:>8}" for g in groups]
+    rows += [f"{g['name']:<24}{sum(p.numel() for p in g['params']):>12,}{g['lr']:>11.2e}{g['weight_decay']:>8}"
+             for g in groups]
     return '\n'.join(rows + [f"{'total trainable':<24}{sum(p.numel() for g in groups for p in g['params']):>12,}"])
 
-# %% ../nbs/03_models.ipynb #b19e73fd
+# %% ../nbs/03_models.ipynb #d1b19700
 def add_lora(model:TaskModel, r:int=8, alpha:int=16, dropout:float=0.05,
              target_modules:list[str]|None=None)->TaskModel: # `None`: peft's default for the architecture
     "Wrap the encoder with LoRA adapters (via `peft`): the encoder's own weights are frozen, adapters and heads train."
     try: from peft import LoraConfig, get_peft_model
     except ImportError: raise ImportError("LoRA needs the `peft` package: pip install 'ft-nb[lora]'") from None
-    model.encoder = get_peft_model(model.encoder, LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target_modules))
+    config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target_modules)
+    model.encoder = get_peft_model(model.encoder, config)
     set_trainable(model.heads, True)
     return model
 
+# %% ../nbs/03_models.ipynb #05cbee7c
 def merge_lora(model:TaskModel)->TaskModel:
     "Fold the LoRA updates into the encoder's weights, leaving a plain encoder for export."
     if hasattr(model.encoder, 'merge_and_unload'): model.encoder = model.encoder.merge_and_unload()
     return model
 
-# %% ../nbs/03_models.ipynb #89247de7
+# %% ../nbs/03_models.ipynb #7aa14c96
 def _hf_token_layout(model:TaskModel)->bool:
     "Whether `model` maps onto `transformers`' ...ForTokenClassification: one token head."
     return len(model.heads) == 1 and next(iter(model.heads.values())).kind == 'token'
@@ -249,6 +297,7 @@ def _head_prefix(model:TaskModel, name:str)->str:
     "How the saved weight names of head `name` start: `transformers`' names for a lone token head, ours otherwise."
     return '' if _hf_token_layout(model) else f"heads.{name}."
 
+# %% ../nbs/03_models.ipynb #0f526d7a
 def _state_for_saving(model:TaskModel)->dict[str,torch.Tensor]:
     "The model's weights under the names a saved folder uses."
     prefix = model.encoder.base_model_prefix
@@ -256,9 +305,14 @@ def _state_for_saving(model:TaskModel)->dict[str,torch.Tensor]:
     for name, head in model.heads.items(): state |= {_head_prefix(model, name) + k: v for k, v in head.state_dict().items()}
     return {k: v.detach().contiguous() for k, v in state.items()}
 
-# %% ../nbs/03_models.ipynb #438c5b74
-def _head_meta(head)->dict: return dict(kind=head.kind, labels=head.labels, dropout=head.dropout.p) | ({'pooling': head.pooling} if head.kind == 'sequence' else {'crf': head.crf is not None})
+# %% ../nbs/03_models.ipynb #41e06724
+def _head_meta(head)->dict:
+    "What `load_model` needs to rebuild `head`."
+    meta = dict(kind=head.kind, labels=head.labels, dropout=head.dropout.p)
+    if head.kind == 'sequence': return meta | dict(pooling=head.pooling, multi_label=head.multi_label)
+    return meta | dict(crf=head.crf is not None)
 
+# %% ../nbs/03_models.ipynb #aa976382
 def _config_for_saving(model:TaskModel):
     "The encoder's config, with the labels of a single head and the architecture `transformers` should build."
     config = copy.deepcopy(model.encoder.config)
@@ -283,21 +337,34 @@ def save_model(model:TaskModel, path:str|Path, # the folder to write (created if
     (path/'ft_nb.json').write_text(json.dumps(info, indent=1, ensure_ascii=False))
     return path
 
-# %% ../nbs/03_models.ipynb #69d9e075
+# %% ../nbs/03_models.ipynb #792f75ca
 def _heads_from_folder(path:Path, config)->tuple[dict, dict, dict]:
     "The heads' metadata, loss weights and user metadata of a saved folder."
     if (path/'ft_nb.json').exists():
         info = json.loads((path/'ft_nb.json').read_text())
         return info['heads'], info.get('loss_weights'), info.get('meta', {})
     if any(a.endswith('ForTokenClassification') for a in config.architectures or []):
-        return {'ner': dict(kind='token', labels=[config.id2label[i] for i in sorted(config.id2label)], dropout=0.1)}, None, {}
+        labels = [config.id2label[i] for i in sorted(config.id2label)]
+        return {'ner': dict(kind='token', labels=labels, dropout=0.1)}, None, {}
     raise ValueError(f"{path}: neither an ft-nb model (no ft_nb.json) nor a token-classification model")
 
+# %% ../nbs/03_models.ipynb #cf693031
 def _make_head(hidden_size:int, info:dict):
+    "The head `info` (from `ft_nb.json`) describes; keys added in later versions default to their old behaviour."
     if info['kind'] == 'token': return TokenHead(hidden_size, info['labels'], info['dropout'], info.get('crf', False))
-    return SequenceHead(hidden_size, info['labels'], info['dropout'], info.get('pooling', 'cls'))
+    return SequenceHead(hidden_size, info['labels'], info['dropout'], info.get('pooling', 'cls'), info.get('multi_label', False))
 
 # %% ../nbs/03_models.ipynb #a80c39ba
+def _load_weights(model:TaskModel, path:Path):
+    "Load the folder's `model.safetensors` into `model`, after checking that no weight is missing."
+    state, expected = load_file(path/'model.safetensors'), _state_for_saving(model)
+    missing = set(expected) - set(state)
+    if missing: raise ValueError(f"{path/'model.safetensors'}: missing weights {sorted(missing)[:5]}")
+    prefix = model.encoder.base_model_prefix
+    model.encoder.load_state_dict({k[len(prefix) + 1:]: v for k, v in state.items() if k.startswith(prefix + '.')}, strict=True)
+    for name, head in model.heads.items(): head.load_state_dict({k: state[_head_prefix(model, name) + k] for k in head.state_dict()})
+
+# %% ../nbs/03_models.ipynb #4e83357d
 def load_model(path:str|Path)->TaskModel:
     "Load a model saved by `save_model` (or a `transformers` token classifier) from its folder."
     path = Path(path)
@@ -305,11 +372,6 @@ def load_model(path:str|Path)->TaskModel:
     config = AutoConfig.from_pretrained(path)
     heads_info, loss_weights, meta = _heads_from_folder(path, config)
     model = TaskModel(encoder_from_config(config), {n: _make_head(config.hidden_size, h) for n, h in heads_info.items()}, loss_weights)
-    state, expected = load_file(path/'model.safetensors'), _state_for_saving(model)
-    missing = set(expected) - set(state)
-    if missing: raise ValueError(f"{path/'model.safetensors'}: missing weights {sorted(missing)[:5]}")
-    prefix = model.encoder.base_model_prefix
-    model.encoder.load_state_dict({k[len(prefix) + 1:]: v for k, v in state.items() if k.startswith(prefix + '.')}, strict=True)
-    for name, head in model.heads.items(): head.load_state_dict({k: state[_head_prefix(model, name) + k] for k in head.state_dict()})
+    _load_weights(model, path)
     model.meta = meta
     return model.eval()

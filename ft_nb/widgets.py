@@ -8,6 +8,7 @@ Docs: https://ft-nb.github.io/ft-nb/widgets.html.md"""
 from __future__ import annotations
 import io, threading, time
 from fastcore.basics import patch
+from .core import in_notebook
 from .learner import Learner, Callback, CancelFitException
 from .models import TaskModel, train_head_only, set_trainable
 
@@ -21,14 +22,20 @@ class PanelCB(Callback):
     def __init__(self, every:int=10, # training batches between loss readings (each reads a number back from the device)
                  on_update=None): # called as `on_update(learn, event)`, `event` one of 'batch', 'epoch', 'paused'
         self.every, self.on_update, self.losses = every, on_update, []
-        self.running, self.paused = threading.Event(), threading.Event() # running cleared: a pause is asked for; paused set: blocked in it
+        self.running, self.paused = threading.Event(), threading.Event() # running cleared: pause asked; paused set: blocked in it
         self.running.set(); self.stopping = False
-    def pause(self): self.running.clear()
-    def resume(self): self.running.set()
-    def stop(self): self.stopping = True; self.running.set() # also wakes a paused fit, so that it can stop
-    def set_lr(self, lr:float): self.new_lr = lr
     def _notify(self, learn, event):
         if self.on_update is not None: self.on_update(learn, event)
+
+# %% ../nbs/06_widgets.ipynb #8cc6e2a4
+@patch
+def pause(self:PanelCB): self.running.clear()
+@patch
+def resume(self:PanelCB): self.running.set()
+@patch
+def stop(self:PanelCB): self.stopping = True; self.running.set() # also wakes a paused fit, so that it can stop
+@patch
+def set_lr(self:PanelCB, lr:float): self.new_lr = lr
 
 # %% ../nbs/06_widgets.ipynb #3474e196
 @patch
@@ -40,8 +47,9 @@ def before_batch(self:PanelCB, learn):
     lr = self.__dict__.pop('new_lr', None) # one atomic step: a rate set meanwhile is kept for the next batch
     if lr is not None: learn.set_lr(lr)
 
+# %% ../nbs/06_widgets.ipynb #d5e076fd
 @patch
-def cleanup_fit(self:PanelCB, learn): self.stopping = False; self.running.set() # the next fit starts unpaused
+def cleanup_fit(self:PanelCB, learn): self.stopping = False; self.running.set()
 
 # %% ../nbs/06_widgets.ipynb #1ae73c55
 @patch
@@ -53,6 +61,7 @@ def after_batch(self:PanelCB, learn):
         self.losses.append((learn.epoch + (learn.iter + 1) / n, learn.loss.item()))
         self._notify(learn, 'batch')
 
+# %% ../nbs/06_widgets.ipynb #b20c2861
 @patch
 def after_epoch(self:PanelCB, learn):
     if learn.training and learn.do_valid and learn.valid_dl is not None: return # the row is complete after validation
@@ -64,12 +73,10 @@ def _ipywidgets():
     try: import ipywidgets; return ipywidgets
     except ImportError: return None
 
-def _front_end()->bool:
-    "Whether widgets can be shown: in a kernel or a notebook runner, not in plain Python or a terminal IPython."
-    try: from IPython import get_ipython
-    except ImportError: return False
-    ip = get_ipython()
-    return ip is not None and 'Terminal' not in type(ip).__name__
+def _widgets_hint()->str|None:
+    "Why widgets cannot be shown here, or `None` when they can."
+    if _ipywidgets() is None: return 'ipywidgets is not installed (pip install ipywidgets)'
+    if not in_notebook(): return 'no notebook front end to show widgets in'
 
 # %% ../nbs/06_widgets.ipynb #67dc753d
 def _batch_size_of(dl)->int|None: return getattr(getattr(dl, 'batch_sampler', None), 'batch_size', None) or getattr(dl, 'batch_size', None)
@@ -84,109 +91,20 @@ def _optimizes_all_trainable(learn)->bool:
 
 # %% ../nbs/06_widgets.ipynb #e4426e8c
 class TrainingPanel:
-    "Start/pause/stop buttons, learning rate, epochs, batch size and freezing controls, a live chart and a status line for `learn`."
+    "Start/pause/stop buttons, learning rate, epochs, batch size and freezing controls, a live chart and a status line."
     def __init__(self, learn:Learner,
                  epochs:int=1, # epochs each start trains for
                  make_loaders=None, # `batch_size -> (train_dl, valid_dl)`; without it the batch size is fixed
-                 monitor:str|None=None, # `learn.history` column of the status line's best value (default: first metric, else valid_loss)
+                 monitor:str|None=None, # `learn.history` column of the best value shown (default: first metric, else valid_loss)
                  every:int=10, # training batches between loss readings and status updates
                  redraw_s:float=2.): # least seconds between chart redraws within an epoch (a redraw takes about 0.1 s)
         self.learn, self.epochs, self.make_loaders, self.monitor, self.redraw_s = learn, epochs, make_loaders, monitor, redraw_s
         self.lr, self.batch_size, self.head_only = learn.lr, _batch_size_of(learn.train_dl), _is_head_only(learn.model)
         self._applied = dict(batch_size=self.batch_size, head_only=self.head_only)
         self.cb = PanelCB(every, lambda learn, event: self._update(learn, event))
-        self.thread, self.busy, self.error, self.ended, self.hint = None, False, None, 'ready', None
+        self.thread, self.busy, self.error, self.ended, self.hint = None, False, None, 'ready', _widgets_hint()
         self._lock, self._drawn = threading.Lock(), float('-inf') # the lock: the two threads redraw the status one at a time
-        W = _ipywidgets()
-        if W is None: self.hint = 'ipywidgets is not installed (pip install ipywidgets)'
-        elif not _front_end(): self.hint = 'no notebook front end to show widgets in'
-        self.ui = None if self.hint else self._build(W)
-
-# %% ../nbs/06_widgets.ipynb #282dfa37
-@patch
-def _build(self:TrainingPanel, W):
-    "Create the widgets and connect them to the panel's methods and settings."
-    self.start_btn = W.Button(description='start', icon='play', button_style='success')
-    self.pause_btn = W.Button(description='pause', icon='pause', disabled=True)
-    self.stop_btn = W.Button(description='stop', icon='stop', button_style='danger', disabled=True)
-    self.lr_box = W.FloatLogSlider(value=self.lr, base=10, min=-7, max=-1, step=0.1, description='lr', readout_format='.1e')
-    self.epochs_box = W.BoundedIntText(value=self.epochs, min=1, max=10_000, description='epochs', layout=W.Layout(width='150px'))
-    self.bs_box = W.BoundedIntText(value=self.batch_size or 1, min=1, max=65_536, description='batch size', layout=W.Layout(width='170px'),
-                                   disabled=self.make_loaders is None or self.batch_size is None)
-    self.freeze_btn = W.ToggleButton(value=self.head_only, description='train head only', icon='snowflake-o',
-                                     disabled=not isinstance(self.learn.model, TaskModel))
-    self.chart, self.status_line = W.Image(format='png'), W.HTML(self.status())
-    self._connect()
-    return W.VBox([W.HBox([self.start_btn, self.pause_btn, self.stop_btn, self.freeze_btn]),
-                   W.HBox([self.lr_box, self.epochs_box, self.bs_box]), self.chart, self.status_line])
-
-@patch
-def _connect(self:TrainingPanel):
-    self.start_btn.on_click(lambda _: self.start())
-    self.pause_btn.on_click(lambda _: self.resume() if self.state in ('pausing', 'paused') else self.pause())
-    self.stop_btn.on_click(lambda _: self.stop())
-    self.lr_box.observe(lambda c: self.set_lr(c.new), 'value')
-    for box, name in [(self.epochs_box, 'epochs'), (self.bs_box, 'batch_size'), (self.freeze_btn, 'head_only')]:
-        box.observe(lambda c, name=name: setattr(self, name, c.new), 'value')
-
-# %% ../nbs/06_widgets.ipynb #a86e02b2
-@patch
-def start(self:TrainingPanel):
-    "Train `epochs` more epochs in a background thread, after applying the batch size and freezing chosen since the last start."
-    if self.busy: return
-    self._apply_settings()
-    self.cb.stopping, self.error, self.busy = False, None, True; self.cb.running.set()
-    self.cb.losses = [l for l in self.cb.losses if l[0] <= self.learn.epoch] # an epoch cut short by stop runs again
-    self.thread = threading.Thread(target=self._train, args=(self.learn.epoch + self.epochs,), daemon=True, name='ft-nb training panel')
-    self.thread.start(); self._refresh()
-
-@patch
-def _train(self:TrainingPanel, n_epochs:int):
-    try: self.learn.fit(n_epochs, lr=self.lr, cbs=[self.cb])
-    except Exception as e: self.error = e
-    self.ended = 'error' if self.error else 'stopped' if self.learn.epoch < n_epochs else 'finished'
-    self.busy = False; self._refresh('epoch')
-
-# %% ../nbs/06_widgets.ipynb #6395293c
-@patch
-def _apply_settings(self:TrainingPanel):
-    "Apply the batch size and freezing chosen since the last start."
-    l = self.learn
-    if self.batch_size != self._applied['batch_size']:
-        if self.make_loaders is None: raise ValueError("changing the batch size needs `make_loaders(batch_size)`")
-        l.train_dl, l.valid_dl = self.make_loaders(self.batch_size)
-    if self.head_only != self._applied['head_only']:
-        train_head_only(l.model) if self.head_only else set_trainable(l.model, True)
-        if l.opt is not None and not _optimizes_all_trainable(l): l.opt = None # `fit` builds a new one
-    self._applied = dict(batch_size=self.batch_size, head_only=self.head_only)
-
-# %% ../nbs/06_widgets.ipynb #59b2f8cd
-@patch
-def pause(self:TrainingPanel):
-    "Pause before the next batch."
-    if self.busy: self.cb.pause(); self._refresh()
-
-@patch
-def resume(self:TrainingPanel):
-    "Continue a paused run."
-    self.cb.resume(); self._refresh()
-
-@patch
-def stop(self:TrainingPanel):
-    "Finish the current batch, then end the run through `CancelFitException`."
-    if self.busy: self.cb.stop(); self._refresh()
-
-@patch
-def set_lr(self:TrainingPanel, lr:float):
-    "Use base learning rate `lr` from the next batch on (or from the next start)."
-    self.lr = lr; self.cb.set_lr(lr)
-
-@patch
-def wait(self:TrainingPanel, timeout:float|None=None)->bool:
-    "Wait for the run to end, at most `timeout` seconds; `True` if it has. Raises the run's error, if any."
-    if self.thread is not None: self.thread.join(timeout)
-    if self.error is not None: raise self.error
-    return not self.busy
+        self.ui = None if self.hint else self._build(_ipywidgets())
 
 # %% ../nbs/06_widgets.ipynb #40ad1138
 @patch(as_prop=True)
@@ -217,22 +135,46 @@ def status(self:TrainingPanel)->str:
     state = f"error: {self.error!r}" if self.state == 'error' else self.state
     return ' · '.join(parts + [state])
 
-# %% ../nbs/06_widgets.ipynb #f56a342d
+# %% ../nbs/06_widgets.ipynb #282dfa37
 @patch
-def _refresh(self:TrainingPanel, event:str='state'):
-    if self.ui is None:
-        if event != 'batch': print(self.status())
-        return
-    with self._lock:
-        state = self.state
-        self.start_btn.disabled, self.pause_btn.disabled, self.stop_btn.disabled = self.busy, not self.busy, not self.busy
-        self.pause_btn.description, self.pause_btn.icon = ('resume', 'play') if state in ('pausing', 'paused') else ('pause', 'pause')
-        self.status_line.value = self.status()
-    if event == 'epoch' or event == 'batch' and time.monotonic() - self._drawn >= self.redraw_s:
-        self.chart.value, self._drawn = self.png(), time.monotonic()
+def _buttons(self:TrainingPanel, W)->list:
+    "The start, pause, stop and freeze buttons."
+    self.start_btn = W.Button(description='start', icon='play', button_style='success')
+    self.pause_btn = W.Button(description='pause', icon='pause', disabled=True)
+    self.stop_btn = W.Button(description='stop', icon='stop', button_style='danger', disabled=True)
+    self.freeze_btn = W.ToggleButton(value=self.head_only, description='train head only', icon='snowflake-o',
+                                     disabled=not isinstance(self.learn.model, TaskModel))
+    return [self.start_btn, self.pause_btn, self.stop_btn, self.freeze_btn]
 
+# %% ../nbs/06_widgets.ipynb #91ec122d
 @patch
-def _update(self:TrainingPanel, learn, event:str): self._refresh('state' if event == 'paused' else event)
+def _setting_boxes(self:TrainingPanel, W)->list:
+    "The learning rate, epochs and batch size controls."
+    self.lr_box = W.FloatLogSlider(value=self.lr, base=10, min=-7, max=-1, step=0.1, description='lr', readout_format='.1e')
+    self.epochs_box = W.BoundedIntText(value=self.epochs, min=1, max=10_000, description='epochs', layout=W.Layout(width='150px'))
+    self.bs_box = W.BoundedIntText(value=self.batch_size or 1, min=1, max=65_536, description='batch size',
+                                   layout=W.Layout(width='170px'), disabled=self.make_loaders is None or self.batch_size is None)
+    return [self.lr_box, self.epochs_box, self.bs_box]
+
+# %% ../nbs/06_widgets.ipynb #abd597bc
+@patch
+def _connect(self:TrainingPanel):
+    "Buttons call the panel's methods; the other controls set its settings."
+    self.start_btn.on_click(lambda _: self.start())
+    self.pause_btn.on_click(lambda _: self.resume() if self.state in ('pausing', 'paused') else self.pause())
+    self.stop_btn.on_click(lambda _: self.stop())
+    self.lr_box.observe(lambda c: self.set_lr(c.new), 'value')
+    for box, name in [(self.epochs_box, 'epochs'), (self.bs_box, 'batch_size'), (self.freeze_btn, 'head_only')]:
+        box.observe(lambda c, name=name: setattr(self, name, c.new), 'value')
+
+# %% ../nbs/06_widgets.ipynb #02a5d6e8
+@patch
+def _build(self:TrainingPanel, W):
+    "Create the widgets and connect them to the panel's methods and settings."
+    rows = [W.HBox(self._buttons(W)), W.HBox(self._setting_boxes(W))]
+    self.chart, self.status_line = W.Image(format='png'), W.HTML(self.status())
+    self._connect()
+    return W.VBox(rows + [self.chart, self.status_line])
 
 # %% ../nbs/06_widgets.ipynb #8a4f1950
 @patch
@@ -250,6 +192,29 @@ def png(self:TrainingPanel)->bytes:
         ax2.set_ylabel(best[0]); ax2.legend(loc='upper right')
     buf = io.BytesIO(); fig.savefig(buf, format='png', bbox_inches='tight'); return buf.getvalue()
 
+# %% ../nbs/06_widgets.ipynb #cce16697
+@patch
+def _show_state(self:TrainingPanel):
+    "Enable the buttons that apply now, name the pause button after what it does, and write the status line."
+    state, busy = self.state, self.busy
+    self.start_btn.disabled, self.pause_btn.disabled, self.stop_btn.disabled = busy, not busy, not busy
+    self.pause_btn.description, self.pause_btn.icon = ('resume', 'play') if state in ('pausing', 'paused') else ('pause', 'pause')
+    self.status_line.value = self.status()
+
+# %% ../nbs/06_widgets.ipynb #f56a342d
+@patch
+def _refresh(self:TrainingPanel, event:str='state'):
+    "Show the state (printed without widgets); redraw the chart at an epoch's end or when `redraw_s` has passed."
+    if self.ui is None:
+        if event != 'batch': print(self.status())
+        return
+    with self._lock: self._show_state()
+    if event == 'epoch' or event == 'batch' and time.monotonic() - self._drawn >= self.redraw_s:
+        self.chart.value, self._drawn = self.png(), time.monotonic()
+
+@patch
+def _update(self:TrainingPanel, learn, event:str): self._refresh('state' if event == 'paused' else event)
+
 # %% ../nbs/06_widgets.ipynb #43603bd8
 @patch
 def show(self:TrainingPanel):
@@ -262,3 +227,66 @@ def show(self:TrainingPanel):
 
 @patch
 def _ipython_display_(self:TrainingPanel): self.show()
+
+# %% ../nbs/06_widgets.ipynb #6395293c
+@patch
+def _apply_settings(self:TrainingPanel):
+    "Apply the batch size and freezing chosen since the last start."
+    l = self.learn
+    if self.batch_size != self._applied['batch_size']:
+        if self.make_loaders is None: raise ValueError("changing the batch size needs `make_loaders(batch_size)`")
+        l.train_dl, l.valid_dl = self.make_loaders(self.batch_size)
+    if self.head_only != self._applied['head_only']:
+        train_head_only(l.model) if self.head_only else set_trainable(l.model, True)
+        if l.opt is not None and not _optimizes_all_trainable(l): l.opt = None # `fit` builds a new one
+    self._applied = dict(batch_size=self.batch_size, head_only=self.head_only)
+
+# %% ../nbs/06_widgets.ipynb #e43e84a6
+@patch
+def _train(self:TrainingPanel, n_epochs:int):
+    "The training thread: fit up to epoch `n_epochs`, keeping any error for `wait` and the status line."
+    try: self.learn.fit(n_epochs, lr=self.lr, cbs=[self.cb])
+    except Exception as e: self.error = e
+    self.ended = 'error' if self.error else 'stopped' if self.learn.epoch < n_epochs else 'finished'
+    self.busy = False; self._refresh('epoch')
+
+# %% ../nbs/06_widgets.ipynb #a86e02b2
+@patch
+def start(self:TrainingPanel):
+    "Train `epochs` more epochs in a background thread, after applying the batch size and freezing chosen since the last start."
+    if self.busy: return
+    self._apply_settings()
+    self.cb.stopping, self.error, self.busy = False, None, True; self.cb.running.set()
+    self.cb.losses = [l for l in self.cb.losses if l[0] <= self.learn.epoch] # an epoch cut short by stop runs again
+    self.thread = threading.Thread(target=self._train, args=(self.learn.epoch + self.epochs,), daemon=True, name='ft-nb panel')
+    self.thread.start(); self._refresh()
+
+# %% ../nbs/06_widgets.ipynb #59b2f8cd
+@patch
+def pause(self:TrainingPanel):
+    "Pause before the next batch."
+    if self.busy: self.cb.pause(); self._refresh()
+
+@patch
+def resume(self:TrainingPanel):
+    "Continue a paused run."
+    self.cb.resume(); self._refresh()
+
+# %% ../nbs/06_widgets.ipynb #6892d972
+@patch
+def stop(self:TrainingPanel):
+    "Finish the current batch, then end the run through `CancelFitException`."
+    if self.busy: self.cb.stop(); self._refresh()
+
+@patch
+def set_lr(self:TrainingPanel, lr:float):
+    "Use base learning rate `lr` from the next batch on (or from the next start)."
+    self.lr = lr; self.cb.set_lr(lr)
+
+# %% ../nbs/06_widgets.ipynb #04f454ae
+@patch
+def wait(self:TrainingPanel, timeout:float|None=None)->bool:
+    "Wait for the run to end, at most `timeout` seconds; `True` if it has. Raises the run's error, if any."
+    if self.thread is not None: self.thread.join(timeout)
+    if self.error is not None: raise self.error
+    return not self.busy

@@ -24,10 +24,13 @@ def _row_done(learn)->bool:
     "Whether this `after_epoch` is the one that completes the epoch's row of `learn.history`."
     return not learn.training or not (learn.do_valid and learn.valid_dl is not None)
 
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #2fdb3beb
 def _monitored(learn, name:str)->float:
+    "The value of `name` in the row of the current epoch; an error saying what the row has if it is missing."
     row = learn.history[-1] if learn.history else {}
     if row.get('epoch') != learn.epoch or name not in row:
-        raise ValueError(f"no {name!r} in learn.history for epoch {learn.epoch} (it has: {', '.join(row) or 'nothing'}); add MetricsCB with a metric that reports it")
+        raise ValueError(f"no {name!r} in learn.history for epoch {learn.epoch} (it has: {', '.join(row) or 'nothing'}); "
+                         "add MetricsCB with a metric that reports it")
     return row[name]
 
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #20040c9d
@@ -39,11 +42,15 @@ class TrackerCB(Callback):
                  min_delta:float=0.): # an improvement must beat the best value by more than this
         if mode not in ('min', 'max'): raise ValueError(f"mode must be 'min' or 'max', not {mode!r}")
         self.monitor, self.mode, self.min_delta = monitor, mode, min_delta
-    def before_fit(self, learn):
-        if learn.epoch == 0 or not hasattr(self, 'best'): self.best, self.best_epoch, self.wait = math.inf if self.mode == 'min' else -math.inf, None, 0
     def state_dict(self)->dict: return dict(best=self.best, best_epoch=self.best_epoch, wait=self.wait)
     def load_state_dict(self, state:dict): self.best, self.best_epoch, self.wait = state['best'], state['best_epoch'], state['wait']
     def improved(self, learn): "Called when the metric has just improved."
+
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #941173be
+@patch
+def before_fit(self:TrackerCB, learn):
+    if learn.epoch == 0 or not hasattr(self, 'best'): # a fit from epoch 0 starts afresh; one that continues carries on
+        self.best, self.best_epoch, self.wait = math.inf if self.mode == 'min' else -math.inf, None, 0
 
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #3d70ad5c
 @patch
@@ -75,6 +82,7 @@ def _fsync(path):
     try: os.fsync(fd)
     finally: os.close(fd)
 
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #c834d521
 def atomic_save(path, # the file to write or overwrite
                 write, # `write(tmp)` writes the complete file at path `tmp`
                )->Path:
@@ -106,6 +114,7 @@ def rng_state()->dict:
     return dict(python=random.getstate(), numpy=(kind, torch.from_numpy(key.astype(np.int64)), pos, has_gauss, gauss),
                 torch=torch.get_rng_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
 
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #41201164
 def set_rng_state(state:dict): # from `rng_state`
     "Put every random number generator back in `state`."
     kind, key, *rest = state['numpy']
@@ -119,10 +128,12 @@ class SkipBatches(Sampler):
     def __len__(self): return max(len(self.batch_sampler) - self.n, 0)
     def __iter__(self): return itertools.islice(iter(self.batch_sampler), self.n, None)
 
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #106ea163
 def skip_batches(dl:DataLoader, # a loader with a batch sampler
                  n:int)->DataLoader: # batches to skip
     "A copy of `dl` that starts at batch `n` of its current epoch."
-    names = ['num_workers', 'collate_fn', 'pin_memory', 'timeout', 'worker_init_fn', 'multiprocessing_context', 'generator', 'persistent_workers']
+    names = ['num_workers', 'collate_fn', 'pin_memory', 'timeout', 'worker_init_fn', 'multiprocessing_context', 'generator',
+             'persistent_workers']
     kw = {k: getattr(dl, k) for k in names} | ({'prefetch_factor': dl.prefetch_factor} if dl.num_workers else {})
     return DataLoader(dl.dataset, batch_sampler=SkipBatches(dl.batch_sampler, n), **kw)
 
@@ -131,6 +142,7 @@ def _latest(path:Path)->Path|None:
     "The newest complete checkpoint folder in `path`, if there is one."
     return path/(path/'latest').read_text().strip() if (path/'latest').exists() else None
 
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #77c7bb90
 def _stateful(learn)->dict:
     "The callbacks of `learn` with a `state_dict`, by class name and rank among their class."
     cbs = [cb for cb in learn.cbs if hasattr(cb, 'state_dict')]
@@ -148,26 +160,16 @@ class CheckpointCB(Callback):
     def state_dict(self)->dict: return dict(step=self.step)
     def load_state_dict(self, state:dict): self.step = state['step']
 
-# %% ../../nbs/05a_callbacks.checkpoint.ipynb #14672cef
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #c9addc0f
 @patch
 def before_fit(self:CheckpointCB, learn):
     if learn.epoch == 0 or not hasattr(self, 'step'): self.step = 0
     latest = _latest(self.path); self.n = int(latest.name[5:]) if latest else 0
 
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #4de5778c
 @patch
 def before_epoch(self:CheckpointCB, learn):
     if learn.training: self.epoch_rng = rng_state() # what the loader will draw its seed from
-
-# %% ../../nbs/05a_callbacks.checkpoint.ipynb #dc3fb39f
-@patch
-def after_batch(self:CheckpointCB, learn):
-    if not learn.training: return
-    self.step += 1
-    if self.every and self.step % self.every == 0: self.save(learn, learn.epoch, learn.iter + 1)
-
-@patch
-def after_epoch(self:CheckpointCB, learn):
-    if _row_done(learn): self.epoch_rng = rng_state(); self.save(learn, learn.epoch + 1, 0)
 
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #8d94c00a
 @patch
@@ -178,7 +180,7 @@ def progress(self:CheckpointCB, learn, epoch:int, batches:int)->dict:
                 callbacks={k: cb.state_dict() for k, cb in _stateful(learn).items()},
                 train_loss=[float(m.train_loss.total), m.train_loss.count] if m and batches else None)
 
-# %% ../../nbs/05a_callbacks.checkpoint.ipynb #df7c91c5
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #12f892ca
 @patch
 def save(self:CheckpointCB, learn, epoch:int, batches:int): # the next batch to train is batch `batches` of epoch `epoch`
     "Write a new checkpoint folder, point `latest` at it, and delete the old ones."
@@ -186,26 +188,39 @@ def save(self:CheckpointCB, learn, epoch:int, batches:int): # the next batch to 
     shutil.rmtree(folder, ignore_errors=True); folder.mkdir(parents=True) # a crash's leftover, which `latest` never named
     safetensors.torch.save_model(learn.model, folder/'model.safetensors')
     sched, rng = getattr(learn, 'scheduler', None), rng_state() if batches else None # at an epoch's start, `epoch_rng` is all
-    torch.save(dict(optimizer=learn.opt.state_dict(), scheduler=sched and sched.state_dict(), rng=rng, epoch_rng=self.epoch_rng), folder/'training.pt')
+    torch.save(dict(optimizer=learn.opt.state_dict(), scheduler=sched and sched.state_dict(), rng=rng, epoch_rng=self.epoch_rng),
+               folder/'training.pt')
     (folder/'state.json').write_text(json.dumps(self.progress(learn, epoch, batches), indent=1))
     for f in folder.iterdir(): _fsync(f)
     atomic_save(self.path/'latest', lambda tmp: Path(tmp).write_text(folder.name))
     for old in self.path.glob('ckpt-*'):
         if int(old.name[5:]) <= self.n - self.keep: shutil.rmtree(old)
 
-# %% ../../nbs/05a_callbacks.checkpoint.ipynb #90e222f2
-def resume(learn, # a Learner built like the one that saved the checkpoint
-           path, # the folder given to `CheckpointCB`
-          )->dict: # the checkpoint's `state.json`
-    "Load the newest checkpoint in `path` into `learn`, so that `learn.fit(n_epochs)` carries on from it."
-    folder = _latest(Path(path))
-    if folder is None: raise FileNotFoundError(f"{path}: no checkpoint (no 'latest' file)")
-    state = json.loads((folder/'state.json').read_text())
-    safetensors.torch.load_model(learn.model, folder/'model.safetensors')
-    learn.epoch, learn.lr, learn.history = state['epoch'], state['lr'], state['history']
-    learn.cbs = [cb for cb in learn.cbs if not isinstance(cb, _ResumeCB)] + \
-                [_ResumeCB(state, torch.load(folder/'training.pt', map_location='cpu', weights_only=True))]
-    return state
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #e63506e8
+@patch
+def after_batch(self:CheckpointCB, learn):
+    if not learn.training: return
+    self.step += 1
+    if self.every and self.step % self.every == 0: self.save(learn, learn.epoch, learn.iter + 1)
+
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #c516e835
+@patch
+def after_epoch(self:CheckpointCB, learn):
+    if _row_done(learn): self.epoch_rng = rng_state(); self.save(learn, learn.epoch + 1, 0)
+
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #2f150c46
+class _Remaining:
+    "The batches of `learn.dl` after the checkpoint's position, with the generators and the loss as they were there."
+    def __init__(self, learn, state:dict, rng:dict): self.learn, self.dl, self.state, self.rng = learn, learn.dl, state, rng
+    def __len__(self): return max(len(self.dl) - self.state['batches'], 0)
+    def __iter__(self):
+        n, m = self.state['batches'], getattr(self.learn, 'metrics', None)
+        if getattr(self.dl, 'batch_sampler', None) is not None: it = iter(skip_batches(self.dl, n))
+        else: it = iter(self.dl); next(itertools.islice(it, n, n), None)
+        if m is not None and self.state['train_loss']:
+            total, m.train_loss.count = self.state['train_loss']; m.train_loss.total = torch.tensor(total) # float32, as it was summed
+        if self.rng is not None: set_rng_state(self.rng) # `None`: the epoch's start, restored before the loader drew
+        yield from it
 
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #3fa433c7
 class _ResumeCB(Callback):
@@ -229,16 +244,16 @@ def before_epoch(self:_ResumeCB, learn):
     set_rng_state(self.tensors['epoch_rng'])
     learn.dl = _Remaining(learn, self.state, self.tensors['rng'])
 
-# %% ../../nbs/05a_callbacks.checkpoint.ipynb #2f150c46
-class _Remaining:
-    "The batches of `learn.dl` after the checkpoint's position, with the generators and the loss as they were there."
-    def __init__(self, learn, state:dict, rng:dict): self.learn, self.dl, self.state, self.rng = learn, learn.dl, state, rng
-    def __len__(self): return max(len(self.dl) - self.state['batches'], 0)
-    def __iter__(self):
-        n, m = self.state['batches'], getattr(self.learn, 'metrics', None)
-        if getattr(self.dl, 'batch_sampler', None) is not None: it = iter(skip_batches(self.dl, n))
-        else: it = iter(self.dl); next(itertools.islice(it, n, n), None)
-        if m is not None and self.state['train_loss']:
-            total, m.train_loss.count = self.state['train_loss']; m.train_loss.total = torch.tensor(total) # float32, as it was summed
-        if self.rng is not None: set_rng_state(self.rng) # `None`: the epoch's start, restored before the loader drew
-        yield from it
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #90e222f2
+def resume(learn, # a Learner built like the one that saved the checkpoint
+           path, # the folder given to `CheckpointCB`
+          )->dict: # the checkpoint's `state.json`
+    "Load the newest checkpoint in `path` into `learn`, so that `learn.fit(n_epochs)` carries on from it."
+    folder = _latest(Path(path))
+    if folder is None: raise FileNotFoundError(f"{path}: no checkpoint (no 'latest' file)")
+    state = json.loads((folder/'state.json').read_text())
+    safetensors.torch.load_model(learn.model, folder/'model.safetensors')
+    learn.epoch, learn.lr, learn.history = state['epoch'], state['lr'], state['history']
+    learn.cbs = [cb for cb in learn.cbs if not isinstance(cb, _ResumeCB)] + \
+                [_ResumeCB(state, torch.load(folder/'training.pt', map_location='cpu', weights_only=True))]
+    return state

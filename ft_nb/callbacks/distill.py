@@ -33,10 +33,12 @@ def head_labels(model:nn.Module)->dict:
     "Task name -> label names, for the heads of a `TaskModel`; empty for other models."
     return {k: list(h.labels) for k, h in getattr(_unwrap(model), 'heads', {}).items() if hasattr(h, 'labels')}
 
+# %% ../../nbs/05b_callbacks.distill.ipynb #1012ec8a
 def check_compatible(student:nn.Module, teacher:nn.Module):
     "Raise unless `student` and `teacher` have the same vocabulary size and the same labels in the same order."
     s, t = vocab_size(student), vocab_size(teacher)
-    if s and t and s != t: raise ValueError(f"teacher vocabulary ({t}) differs from the student's ({s}): both read the same input ids, so they must share a tokenizer")
+    if s and t and s != t:
+        raise ValueError(f"teacher vocabulary ({t}) differs from the student's ({s}): both read the same input ids, so they must share a tokenizer")
     s, t = head_labels(student), head_labels(teacher)
     if s and t and s != t: raise ValueError(f"teacher labels {t} differ from the student's {s}: the losses compare classes by position")
 
@@ -54,13 +56,31 @@ class DistillCB(Callback):
         self.teacher, self.alpha, self.temperature, self.key = teacher, alpha, temperature, key
         self.cache = cache if isinstance(cache, dict) else {} if cache else None
 
-# %% ../../nbs/05b_callbacks.distill.ipynb #a477c044
+# %% ../../nbs/05b_callbacks.distill.ipynb #e19042ba
+def _split(batch)->tuple: return batch if isinstance(batch, tuple) else (None, batch)
+
+@patch
+def run_teacher(self:DistillCB, batch)->torch.Tensor:
+    "The teacher's logits for `batch` (already on the teacher's device)."
+    task, b = _split(batch)
+    inputs = {k: v for k, v in b.items() if k != 'labels'} | ({} if task is None else {'task': task})
+    with torch.inference_mode(): logits = self.teacher(**inputs)['logits']
+    return logits.clone() # outside inference mode, so that autograd may use it
+
+# %% ../../nbs/05b_callbacks.distill.ipynb #533d45a1
+@patch
+def teacher_logits(self:DistillCB, batch)->torch.Tensor:
+    "The teacher's logits for `batch`: from the cache (below) when there is one, else computed."
+    return self.run_teacher(batch) if self.cache is None else self.cached_logits(batch)
+
+# %% ../../nbs/05b_callbacks.distill.ipynb #a67dac5c
 @patch
 def before_fit(self:DistillCB, learn):
     if self.teacher is None: return
     check_compatible(learn.model, self.teacher)
     self.teacher.eval()
 
+# %% ../../nbs/05b_callbacks.distill.ipynb #b35eca4f
 @patch
 def after_loss(self:DistillCB, learn):
     if not learn.training: return
@@ -71,26 +91,7 @@ def after_loss(self:DistillCB, learn):
     self.hard_loss, self.soft_loss = learn.loss, distill_loss(student.float(), teacher.float(), self.temperature, mask)
     learn.loss = (1 - self.alpha) * self.hard_loss + self.alpha * self.soft_loss
 
-# %% ../../nbs/05b_callbacks.distill.ipynb #22125727
-def _split(batch)->tuple: return batch if isinstance(batch, tuple) else (None, batch)
-
-@patch
-def run_teacher(self:DistillCB, batch)->torch.Tensor:
-    "The teacher's logits for `batch` (already on the teacher's device)."
-    task, b = _split(batch)
-    with torch.inference_mode(): logits = self.teacher(**{k: v for k, v in b.items() if k != 'labels'}, **({} if task is None else {'task': task}))['logits']
-    return logits.clone()
-
-@patch
-def teacher_logits(self:DistillCB, batch)->torch.Tensor:
-    "The teacher's logits for `batch`: from the cache (below) when there is one, else computed."
-    return self.run_teacher(batch) if self.cache is None else self.cached_logits(batch)
-
 # %% ../../nbs/05b_callbacks.distill.ipynb #5187fb24
-@patch
-def before_batch(self:DistillCB, learn):
-    if learn.training and self.cache is not None: self.keys, self.lengths = self.item_keys(learn.batch)
-
 @patch
 def item_keys(self:DistillCB, batch)->tuple[list, list]:
     "The cache key and the length in tokens of each item of `batch`."
@@ -99,22 +100,30 @@ def item_keys(self:DistillCB, batch)->tuple[list, list]:
     if self.key in b: return [(task, k) for k in b[self.key]], lengths
     return [(task, tuple(ids[:n])) for ids, n in zip(b['input_ids'].tolist(), lengths)], lengths
 
+# %% ../../nbs/05b_callbacks.distill.ipynb #74bda27d
+@patch
+def before_batch(self:DistillCB, learn):
+    if learn.training and self.cache is not None: self.keys, self.lengths = self.item_keys(learn.batch)
+
 # %% ../../nbs/05b_callbacks.distill.ipynb #420cb0e5
 @patch
-def cached_logits(self:DistillCB, batch)->torch.Tensor:
-    "The teacher's logits for `batch`: from the cache when all its items are there, else computed and cached."
-    if all(k in self.cache for k in self.keys): return self._from_cache(batch)
-    if self.teacher is None: raise KeyError(f"no cached teacher logits for {next(k for k in self.keys if k not in self.cache)} and no teacher")
-    logits = self.run_teacher(batch)
-    for k, row, n in zip(self.keys, logits, self.lengths): self.cache[k] = row[:n] if logits.dim() == 3 else row
-    return logits
-
-@patch
 def _from_cache(self:DistillCB, batch)->torch.Tensor:
+    "The batch's logits rebuilt from the cached rows of its items, padded to its length."
     rows = [self.cache[k] for k in self.keys]
     if rows[0].dim() == 1: return torch.stack(rows) # one row per sequence
     out = pad_sequence(rows, batch_first=True)
     return F.pad(out, (0, 0, 0, _split(batch)[1]['input_ids'].shape[1] - out.shape[1]))
+
+# %% ../../nbs/05b_callbacks.distill.ipynb #54b55557
+@patch
+def cached_logits(self:DistillCB, batch)->torch.Tensor:
+    "The teacher's logits for `batch`: from the cache when all its items are there, else computed and cached."
+    if all(k in self.cache for k in self.keys): return self._from_cache(batch)
+    if self.teacher is None:
+        raise KeyError(f"no cached teacher logits for {next(k for k in self.keys if k not in self.cache)} and no teacher")
+    logits = self.run_teacher(batch)
+    for k, row, n in zip(self.keys, logits, self.lengths): self.cache[k] = row[:n] if logits.dim() == 3 else row
+    return logits
 
 # %% ../../nbs/05b_callbacks.distill.ipynb #8b14b801
 @patch

@@ -38,10 +38,13 @@ class PadCollator:
                  label_pad_id:int=IGNORE_INDEX): # the label of padding positions, which the loss skips
         self.pads = {'input_ids': pad_token_id, 'token_type_ids': 0, 'attention_mask': 0, 'labels': label_pad_id}
         self.pad_to_multiple_of = pad_to_multiple_of
-    def padded_length(self, longest:int)->int: # the longest item's length
-        "The length to pad a batch to."
-        m = self.pad_to_multiple_of
-        return -(-longest // m) * m if m else longest
+
+# %% ../../nbs/02d_data.load.ipynb #b1111966
+@patch
+def padded_length(self:PadCollator, longest:int)->int: # the longest item's length
+    "The length to pad a batch to."
+    m = self.pad_to_multiple_of
+    return -(-longest // m) * m if m else longest
 
 # %% ../../nbs/02d_data.load.ipynb #de192941
 def _check_lengths(vals, lengths, key):
@@ -96,6 +99,7 @@ def set_epoch(self:BucketBatchSampler, epoch:int):
     "Use the shuffle of `epoch` from now on."
     self.epoch = epoch
 
+# %% ../../nbs/02d_data.load.ipynb #1b75be8e
 @patch
 def __len__(self:BucketBatchSampler)->int:
     "The number of batches this rank gets per epoch."
@@ -116,17 +120,23 @@ def _order(self:BucketBatchSampler, g:torch.Generator)->np.ndarray:
 
 # %% ../../nbs/02d_data.load.ipynb #281cf3ae
 @patch
-def steps(self:BucketBatchSampler)->list[list[np.ndarray]]:
-    "This epoch's batches for all ranks: `steps()[i][r]` is rank `r`'s batch at step `i`."
-    g = torch.Generator().manual_seed(self.seed + self.epoch)
-    order, R = self._order(g), self.num_replicas
-    step = self.batch_size * R
+def _cut(self:BucketBatchSampler, order:np.ndarray)->list[list[np.ndarray]]:
+    "Cut `order` into steps of one batch per rank; left-over items are spread over the ranks, repeated if fewer than ranks."
+    R = self.num_replicas; step = self.batch_size * R
     full = len(order) // step * step
     steps = [np.split(s, R) for s in np.split(order[:full], full // step)] if full else []
     if len(order) > full: steps.append(np.array_split(np.resize(order[full:], max(len(order) - full, R)), R))
+    return steps
+
+# %% ../../nbs/02d_data.load.ipynb #46f081b0
+@patch
+def steps(self:BucketBatchSampler)->list[list[np.ndarray]]:
+    "This epoch's batches for all ranks: `steps()[i][r]` is rank `r`'s batch at step `i`."
+    g = torch.Generator().manual_seed(self.seed + self.epoch)
+    steps = self._cut(self._order(g))
     if not self.shuffle: return steps
     steps = [steps[i] for i in torch.randperm(len(steps), generator=g)]
-    if self.longest_first and steps: # the largest activations first: memory is sized once, and an out-of-memory error comes at step 1
+    if self.longest_first and steps: # the largest activations first: memory is sized once, an out-of-memory error comes at step 1
         steps.insert(0, steps.pop(max(range(len(steps)), key=lambda i: max(self.lengths[b].max() for b in steps[i]))))
     return steps
 
@@ -189,6 +199,7 @@ def set_epoch(self:MultiTaskLoader, epoch:int):
     for dl in self.loaders.values():
         if hasattr(sampler := getattr(dl, 'batch_sampler', None), 'set_epoch'): sampler.set_epoch(epoch)
 
+# %% ../../nbs/02d_data.load.ipynb #a625ccbc
 @patch
 def __iter__(self:MultiTaskLoader):
     its = {k: iter(dl) for k, dl in self.loaders.items()}
