@@ -16,7 +16,7 @@ from .config import TrainConfig, read_config
 from .tasks.core import ALIASES, task_names
 
 # %% auto #0
-__all__ = ['FLAG_ALIASES', 'flag_options', 'train_config', 'parser', 'main']
+__all__ = ['FLAG_ALIASES', 'WORDS', 'REDUCTIONS', 'flag_options', 'train_config', 'parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #5219f2c2
 def _kind(tp)->tuple:
@@ -71,18 +71,23 @@ def _eval_args(p:argparse.ArgumentParser):
     p.add_argument('--ignore-unknown', action='store_true',
                    help="score examples whose gold label the model does not know (counted) instead of stopping")
 
-# %% ../nbs/11_cli.ipynb #ab4fa663
+# %% ../nbs/11_cli.ipynb #a0869320
+WORDS = ('conll', 'tokenizer', 'whitespace') # `ft_nb.inference.WORDS`, spelled out here: importing it loads torch
+REDUCTIONS = ('first', 'mean', 'max') # `ft_nb.evaluation.REDUCTIONS`, likewise
+
 def _predict_args(p:argparse.ArgumentParser):
     p.add_argument('--model', required=True, help="a folder written by ft-nb train")
-    p.add_argument('--input', default='-', help="a text file, one text per line, or - for standard input (default)")
+    p.add_argument('--input', default='-', help="a text file (plain or gzip), one text per line, or - for standard input (default)")
     p.add_argument('--bs', type=int, default=32, help="batch size (default 32)")
-    p.add_argument('--aggregation', choices=['first', 'mean', 'max'], default='first', help="how subword predictions make a word's (default first)")
-    p.add_argument('--words', choices=['conll', 'tokenizer'], default='conll',
-                   help="split text into words by CoNLL's rule (default), or where the model's tokenizer cuts, as transformers' pipeline does")
+    p.add_argument('--aggregation', choices=REDUCTIONS, default='first', help="how subword predictions make a word's (default first)")
+    p.add_argument('--words', choices=WORDS, default='conll', help="split text into words by CoNLL's rule (default), where the model's "
+                   "tokenizer cuts (as transformers' pipeline does), or at white space (one word per whitespace-separated token)")
+    p.add_argument('--decoder', '--decode', choices=_kind(get_type_hints(TrainConfig)['decoder'])[1], default=None,
+                   help="NER: how word scores become tags (default: the decoder the model was trained with)")
     p.add_argument('--int8', action='store_true', help="dynamic int8 linear layers: faster on the CPU, tags may differ slightly")
     p.add_argument('--no-fast', action='store_true', help="plain nn.Linear layers instead of oneDNN's (see ft_nb.fastlinear)")
 
-# %% ../nbs/11_cli.ipynb #56674d55
+# %% ../nbs/11_cli.ipynb #ade7789b
 def parser()->argparse.ArgumentParser:
     "The `ft-nb` argument parser."
     kw = dict(epilog=_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -94,7 +99,7 @@ def parser()->argparse.ArgumentParser:
     _predict_args(sub.add_parser('predict', help="tag or classify raw text lines, JSON lines out", **kw))
     return p
 
-# %% ../nbs/11_cli.ipynb #4cbe06ca
+# %% ../nbs/11_cli.ipynb #27e50830
 def _train(args)->int:
     cfg = train_config(args)
     from ft_nb.train import fine_tune
@@ -105,40 +110,38 @@ def _train(args)->int:
         return 130
     return 0
 
-# %% ../nbs/11_cli.ipynb #1a7ac81b
+# %% ../nbs/11_cli.ipynb #827d3c26
 def _eval(args)->int:
     from ft_nb.train import evaluate_saved
     result = evaluate_saved(args.model, args.data, ignore_unknown=args.ignore_unknown)
     print(json.dumps(result['scores'], indent=1) if args.json else result['text'])
     return 0
 
-# %% ../nbs/11_cli.ipynb #d6ed5669
-def _lines(path:str):
-    "Lines of `path` (or standard input for '-') without their line ends."
-    f = sys.stdin if path == '-' else open(path, encoding='utf-8')
-    try:
-        for line in f: yield line.rstrip('\r\n')
-    finally:
-        if f is not sys.stdin: f.close()
+# %% ../nbs/11_cli.ipynb #f7e5188a
+def _chunks(lines, n:int=1024):
+    "The texts of `text_lines`' (number, text) pairs, in lists of up to `n`: a stream of any length in bounded memory."
+    chunk = []
+    for _, text in lines:
+        chunk.append(text)
+        if len(chunk) == n: yield chunk; chunk = []
+    if chunk: yield chunk
 
-# %% ../nbs/11_cli.ipynb #acb5b67e
+def _json_line(text:str, result)->str:
+    "One output line: the text and its entities (a tagger) or its label and scores (a classifier)."
+    return json.dumps({'text': text} | (result if isinstance(result, dict) else {'entities': result}), ensure_ascii=False)
+
+# %% ../nbs/11_cli.ipynb #26ae02bc
 def _predict(args)->int:
     from ft_nb.inference import Predictor
-    from ft_nb.data.core import DataError
+    from ft_nb.data.core import DataError, text_lines
     if args.input != '-' and not Path(args.input).exists(): raise DataError(f"{args.input}: no such file")
-    pred = Predictor.from_folder(args.model, batch_size=args.bs, aggregation=args.aggregation, words=args.words,
+    pred = Predictor.from_folder(args.model, batch_size=args.bs, aggregation=args.aggregation, words=args.words, decoder=args.decoder,
                                  fast=not args.no_fast, quantize='int8' if args.int8 else None)
-    chunk = []
-    def flush():
-        for text, res in zip(chunk, pred(chunk)): print(json.dumps({'text': text} | (res if isinstance(res, dict) else {'entities': res}), ensure_ascii=False))
-        chunk.clear()
-    for line in _lines(args.input):
-        chunk.append(line)
-        if len(chunk) == 1024: flush()
-    if chunk: flush()
+    for chunk in _chunks(text_lines(args.input)):
+        for text, result in zip(chunk, pred(chunk)): print(_json_line(text, result))
     return 0
 
-# %% ../nbs/11_cli.ipynb #f716a520
+# %% ../nbs/11_cli.ipynb #109f5b0f
 def main(argv:list[str]|None=None)->int:
     "Entry point of the `ft-nb` console script."
     args = parser().parse_args(argv)

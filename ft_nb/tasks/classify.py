@@ -29,14 +29,18 @@ class Classify(Task):
         "Each gold label with the `file:line` of its example."
         return [(e.where, e.label) for e in examples]
 
-# %% ../../nbs/08c_tasks.classify.ipynb #9a1a7bb3
+# %% ../../nbs/08c_tasks.classify.ipynb #cfc7c8a1
+@patch
+def encode_inputs(self:Classify, examples:list)->list[dict]:
+    "The token ids of `examples` (of both texts of a pair), truncated to `max_len`: the evaluation chapter's `encode_texts`."
+    pairs = [e.text_pair for e in examples] if examples and examples[0].text_pair is not None else None
+    return encode_texts(self.tokenizer, [e.text for e in examples], pairs, self.cfg.max_len)
+
 @patch
 def encode(self:Classify, examples:list, vocab, train:bool=False)->list[dict]:
-    "The items of `examples`: token ids (of both texts of a pair) and the label id."
-    pairs = [e.text_pair for e in examples] if examples and examples[0].text_pair is not None else None
-    items = encode_texts(self.tokenizer, [e.text for e in examples], pairs, self.cfg.max_len)
+    "The items of `examples`: their token ids and label id."
     labels = vocab.encode([e.label for e in examples], on_unknown='raise' if train else 'ignore')
-    return [it | {'label': label} for it, label in zip(items, labels)]
+    return [it | {'label': label} for it, label in zip(self.encode_inputs(examples), labels)]
 
 # %% ../../nbs/08c_tasks.classify.ipynb #f793e553
 @patch
