@@ -25,7 +25,7 @@ def _kind(tp)->tuple:
     if get_origin(tp) is Literal: return type(args[0]), args
     return (args[0] if args else tp), None
 
-# %% ../nbs/11_cli.ipynb #14e08fe8
+# %% ../nbs/11_cli.ipynb #12c69f69
 FLAG_ALIASES = {'decoder': ['--decode']} # other spellings of a field's flag
 
 def flag_options(name:str, # a field of `TrainConfig`
@@ -33,8 +33,7 @@ def flag_options(name:str, # a field of `TrainConfig`
                 )->dict:
     "The options of `add_argument` for the flag of `TrainConfig`'s field `name`."
     kind, choices = _kind(get_type_hints(TrainConfig)[name])
-    if name == 'task': choices = task_names() + list(ALIASES)
-    help = help.replace('%', '%%')
+    choices, help = task_names() + list(ALIASES) if name == 'task' else choices, help.replace('%', '%%')
     if kind is bool: return dict(action='store_true', default=argparse.SUPPRESS, help=help)
     default = getattr(TrainConfig(), name)
     return dict(type=kind, choices=choices, default=argparse.SUPPRESS, metavar=None if choices else name.upper(),
@@ -55,7 +54,7 @@ def train_config(args:argparse.Namespace)->TrainConfig:
     for k in ('command', 'func'): given.pop(k, None)
     return TrainConfig(**(from_file | given))
 
-# %% ../nbs/11_cli.ipynb #c075b67e
+# %% ../nbs/11_cli.ipynb #ed73f4d2
 _EXAMPLES = """examples:
   ft-nb train                                   fine-tune the bundled MiniLM on the bundled WNUT-17 corpus
   ft-nb train --train train.conll --valid dev.conll --test test.conll --epochs 5 --out my-model
@@ -64,6 +63,7 @@ _EXAMPLES = """examples:
   ft-nb eval --model my-model --data test.conll --json
   ft-nb predict --model my-model --input texts.txt > entities.jsonl"""
 
+# %% ../nbs/11_cli.ipynb #ca594117
 def _eval_args(p:argparse.ArgumentParser):
     p.add_argument('--model', required=True, help="a folder written by ft-nb train")
     p.add_argument('--data', required=True, help="a labelled file, in the format the model was trained on")
@@ -71,10 +71,11 @@ def _eval_args(p:argparse.ArgumentParser):
     p.add_argument('--ignore-unknown', action='store_true',
                    help="score examples whose gold label the model does not know (counted) instead of stopping")
 
-# %% ../nbs/11_cli.ipynb #a0869320
+# %% ../nbs/11_cli.ipynb #704a4393
 WORDS = ('conll', 'tokenizer', 'whitespace') # `ft_nb.inference.WORDS`, spelled out here: importing it loads torch
 REDUCTIONS = ('first', 'mean', 'max') # `ft_nb.evaluation.REDUCTIONS`, likewise
 
+# %% ../nbs/11_cli.ipynb #0e33ab07
 def _predict_args(p:argparse.ArgumentParser):
     p.add_argument('--model', required=True, help="a folder written by ft-nb train")
     p.add_argument('--input', default='-', help="a text file (plain or gzip), one text per line, or - for standard input (default)")
@@ -87,7 +88,7 @@ def _predict_args(p:argparse.ArgumentParser):
     p.add_argument('--int8', action='store_true', help="dynamic int8 linear layers: faster on the CPU, tags may differ slightly")
     p.add_argument('--no-fast', action='store_true', help="plain nn.Linear layers instead of oneDNN's (see ft_nb.fastlinear)")
 
-# %% ../nbs/11_cli.ipynb #ade7789b
+# %% ../nbs/11_cli.ipynb #088c2c6d
 def parser()->argparse.ArgumentParser:
     "The `ft-nb` argument parser."
     kw = dict(epilog=_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -99,7 +100,7 @@ def parser()->argparse.ArgumentParser:
     _predict_args(sub.add_parser('predict', help="tag or classify raw text lines, JSON lines out", **kw))
     return p
 
-# %% ../nbs/11_cli.ipynb #27e50830
+# %% ../nbs/11_cli.ipynb #8ebbe9cf
 def _train(args)->int:
     cfg = train_config(args)
     from ft_nb.train import fine_tune
@@ -110,14 +111,14 @@ def _train(args)->int:
         return 130
     return 0
 
-# %% ../nbs/11_cli.ipynb #827d3c26
+# %% ../nbs/11_cli.ipynb #f90c1293
 def _eval(args)->int:
     from ft_nb.train import evaluate_saved
     result = evaluate_saved(args.model, args.data, ignore_unknown=args.ignore_unknown)
     print(json.dumps(result['scores'], indent=1) if args.json else result['text'])
     return 0
 
-# %% ../nbs/11_cli.ipynb #f7e5188a
+# %% ../nbs/11_cli.ipynb #9bb94ae4
 def _chunks(lines, n:int=1024):
     "The texts of `text_lines`' (number, text) pairs, in lists of up to `n`: a stream of any length in bounded memory."
     chunk = []
@@ -126,11 +127,12 @@ def _chunks(lines, n:int=1024):
         if len(chunk) == n: yield chunk; chunk = []
     if chunk: yield chunk
 
+# %% ../nbs/11_cli.ipynb #20d743c5
 def _json_line(text:str, result)->str:
     "One output line: the text and its entities (a tagger) or its label and scores (a classifier)."
     return json.dumps({'text': text} | (result if isinstance(result, dict) else {'entities': result}), ensure_ascii=False)
 
-# %% ../nbs/11_cli.ipynb #26ae02bc
+# %% ../nbs/11_cli.ipynb #782f8832
 def _predict(args)->int:
     from ft_nb.inference import Predictor
     from ft_nb.data.core import DataError, text_lines
@@ -141,7 +143,7 @@ def _predict(args)->int:
         for text, result in zip(chunk, pred(chunk)): print(_json_line(text, result))
     return 0
 
-# %% ../nbs/11_cli.ipynb #109f5b0f
+# %% ../nbs/11_cli.ipynb #d047c44c
 def main(argv:list[str]|None=None)->int:
     "Entry point of the `ft-nb` console script."
     args = parser().parse_args(argv)

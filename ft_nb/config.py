@@ -49,28 +49,31 @@ def config_from(settings:dict, # a saved configuration, e.g. `model.meta['config
     known = {f.name for f in fields(TrainConfig)}
     return TrainConfig(**{k: v for k, v in settings.items() if k in known})
 
-# %% ../nbs/00b_config.ipynb #df36f2ee
+# %% ../nbs/00b_config.ipynb #5f40b9bf
+def _yaml(text:str)->object: import yaml; return yaml.safe_load(text) or {}
+
 def _parse(path:Path)->object:
     "The YAML or JSON content of `path`; a syntax error names the file and the line."
     from ft_nb.data.core import DataError
     text, is_yaml = path.read_text(encoding='utf-8'), path.suffix.lower() in ('.yaml', '.yml')
-    try:
-        if not is_yaml: return json.loads(text)
-        import yaml; return yaml.safe_load(text) or {}
+    try: return _yaml(text) if is_yaml else json.loads(text)
     except Exception as e: # json's errors have a 1-based `lineno`, yaml's a 0-based `problem_mark.line`
         line = e.lineno if hasattr(e, 'lineno') else getattr(getattr(e, 'problem_mark', None), 'line', 0) + 1
         raise DataError(f"{path}:{line}: not valid {'YAML' if is_yaml else 'JSON'}: {e}") from None
 
-# %% ../nbs/00b_config.ipynb #b939c0c5
-def read_config(path:str|Path, # a .yaml/.yml or .json file of settings
-               )->dict:
-    "The settings in a YAML or JSON file, checked against `TrainConfig`'s fields."
+# %% ../nbs/00b_config.ipynb #73fb8724
+def _settings(path:Path, data)->dict:
+    "`data` read from `path` as settings: a mapping of `TrainConfig`'s field names, spelled with `-` or `_`."
     from ft_nb.data.core import DataError
-    path = Path(path)
-    if not path.exists(): raise DataError(f"{path}: no such config file")
-    data = _parse(path)
     if not isinstance(data, dict): raise DataError(f"{path}:1: expected a mapping of settings, got {type(data).__name__}")
-    known = {f.name for f in fields(TrainConfig)}
+    known = [f.name for f in fields(TrainConfig)]
     if unknown := [k for k in data if k.replace('-', '_') not in known]:
         raise DataError(f"{path}: unknown setting {unknown[0]!r}; valid settings: {', '.join(sorted(known))}")
     return {k.replace('-', '_'): v for k, v in data.items()}
+
+# %% ../nbs/00b_config.ipynb #5ddff333
+def read_config(path:str|Path)->dict:
+    "The settings in the YAML or JSON file `path`, checked against `TrainConfig`'s fields."
+    from ft_nb.data.core import DataError
+    if not Path(path).exists(): raise DataError(f"{path}: no such config file")
+    return _settings(Path(path), _parse(Path(path)))

@@ -53,12 +53,13 @@ def cleanup_fit(self:InterruptCB, learn):
     if self.previous is not None: signal.signal(signal.SIGINT, self.previous)
     if self.requested and not self.raised: raise KeyboardInterrupt # pressed during the last validation: the epoch's checkpoint is the last word
 
-# %% ../nbs/09_train.ipynb #a8059154
+# %% ../nbs/09_train.ipynb #4de600b4
 def _usual_cbs(cfg:TrainConfig, out:Path, metric)->list[Callback]:
     "The usual callbacks of a fine-tuning run (the one place to change them)."
     return [DeviceCB(), FastLinearCB(), ScheduleCB('linear', cfg.warmup), GradClipCB(cfg.max_norm), MetricsCB(metric),
             ProgressCB(plot_path=out/'progress.png')]
 
+# %% ../nbs/09_train.ipynb #7bd91d33
 def run_cbs(cfg:TrainConfig, # the run's settings (`patience`)
             out:Path, # the run's folder: checkpoints go to `out/checkpoint`
             monitor:str)->list[Callback]: # the validation score to watch, higher is better
@@ -67,7 +68,7 @@ def run_cbs(cfg:TrainConfig, # the run's settings (`patience`)
     return [EarlyStoppingCB(monitor, 'max', patience=cfg.patience), SaveBestCB(out/'checkpoint'/'best.safetensors', monitor, 'max'),
             ckpt, InterruptCB(ckpt)]
 
-# %% ../nbs/09_train.ipynb #5e22e0c5
+# %% ../nbs/09_train.ipynb #6da54f51
 def make_learner(cfg:TrainConfig, out:Path, model:TaskModel, train_dl, valid_dl,
                  metric)->Learner: # the task's validation metric; its `name` is the score to watch
     "A Learner with the usual callbacks and the run's own, resumed from `cfg.resume` if given."
@@ -76,29 +77,38 @@ def make_learner(cfg:TrainConfig, out:Path, model:TaskModel, train_dl, valid_dl,
     if cfg.resume: resume(learn, cfg.resume)
     return learn
 
-# %% ../nbs/09_train.ipynb #28468001
+# %% ../nbs/09_train.ipynb #7a559fb3
+def _task_learner(task, out:Path, vocab:LabelVocab, splits:dict, items:dict)->Learner:
+    "The Learner of `task`'s model on the encoded splits, watching the task's validation metric."
+    dls = train_valid_loaders(items['train'], items['valid'], task.tokenizer.pad_token_id, task.cfg.bs, seed=task.cfg.seed)
+    model = task.model(vocab.labels)
+    return make_learner(task.cfg, out, model, *dls, task.metric(model, vocab, splits['valid'], items['valid']))
+
+# %% ../nbs/09_train.ipynb #2b951c25
 def fine_tune(cfg:TrainConfig)->dict:
     "Train, score and save the model `cfg` describes, for any task; returns the results written to metrics.json."
     set_seed(cfg.seed); out = Path(cfg.out); out.mkdir(parents=True, exist_ok=True)
     task = get_task(cfg.task)(cfg)
-    splits = task.splits()
-    vocab = task.vocab(splits['train'])
+    splits = task.splits(); vocab = task.vocab(splits['train'])
     items = {k: task.encode(data, vocab, train=k == 'train') for k, data in splits.items()}
-    dls = train_valid_loaders(items['train'], items['valid'], task.tokenizer.pad_token_id, cfg.bs, seed=cfg.seed)
-    model = task.model(vocab.labels)
-    learn = make_learner(cfg, out, model, *dls, task.metric(model, vocab, splits['valid'], items['valid']))
+    learn = _task_learner(task, out, vocab, splits, items)
     learn.fit(cfg.epochs)
     return _finish(task, out, learn, vocab, splits, items)
 
-# %% ../nbs/09_train.ipynb #5c3c52d6
+# %% ../nbs/09_train.ipynb #87272f1c
 EVAL_BS = 64 # evaluation batch size, recorded so that `ft-nb eval` batches (and so rounds) exactly alike
 
-def _finish(task, out:Path, learn:Learner, vocab:LabelVocab, splits:dict, items:dict)->dict:
-    "Score the test (or validation) split with the best weights, then save the model, the metrics and the plots."
-    split, cfg = 'test' if 'test' in splits else 'valid', task.cfg
+def _final_scores(task, learn:Learner, vocab:LabelVocab, splits:dict, items:dict)->tuple:
+    "The split scored at the end (test, else valid), its scorer, scores and report."
+    split = 'test' if 'test' in splits else 'valid'
     scorer = task.evaluate(learn.model, vocab, splits[split], items[split], EVAL_BS)
-    (scores, text), results = task.report(scorer), dict(config=asdict(cfg), history=learn.history, labels=vocab.labels)
-    results[split] = scores
+    return (split, scorer, *task.report(scorer))
+
+# %% ../nbs/09_train.ipynb #e7e3caf6
+def _finish(task, out:Path, learn:Learner, vocab:LabelVocab, splits:dict, items:dict)->dict:
+    "Score the final split, save the model, the metrics and the plots; drop the checkpoints unless asked to keep them."
+    cfg, (split, scorer, scores, text) = task.cfg, _final_scores(task, learn, vocab, splits, items)
+    results = dict(config=asdict(cfg), history=learn.history, labels=vocab.labels, **{split: scores})
     if vocab.unknown: results['unknown_labels'] = dict(vocab.unknown)
     save_model(learn.model, out, task.tokenizer, task=task.name, max_len=cfg.max_len, eval_bs=EVAL_BS, config=asdict(cfg), **task.meta())
     (out/'metrics.json').write_text(json.dumps(results, indent=1)); task.save_plots(out, scorer)
@@ -106,7 +116,7 @@ def _finish(task, out:Path, learn:Learner, vocab:LabelVocab, splits:dict, items:
     print(f"\n{split} split, {text}\nmodel saved to {out}")
     return results
 
-# %% ../nbs/09_train.ipynb #aa5cadaf
+# %% ../nbs/09_train.ipynb #73462a48
 def fine_tune_ner(cfg:TrainConfig)->dict:
     "`fine_tune` for named-entity recognition."
     return fine_tune(replace(cfg, task='ner'))
@@ -115,7 +125,14 @@ def fine_tune_cls(cfg:TrainConfig)->dict:
     "`fine_tune` for text classification."
     return fine_tune(replace(cfg, task='classify'))
 
-# %% ../nbs/09_train.ipynb #522ee7f3
+# %% ../nbs/09_train.ipynb #36286197
+def _eval_result(task, vocab:LabelVocab, summary:str, scorer)->dict:
+    "The scores and the printable report of `ft-nb eval`, with the gold labels unknown to the model."
+    scores, text = task.report(scorer)
+    unknown = f"{task.label_kind}s unknown to the model: {dict(vocab.unknown)}" if vocab.unknown else ''
+    return dict(scores=scores | {'unknown_labels': dict(vocab.unknown)}, text='\n'.join(t for t in (summary, text, unknown) if t))
+
+# %% ../nbs/09_train.ipynb #7ec324cd
 def evaluate_saved(model_dir:str|Path, # a folder written by `fine_tune`
                    data:str|Path, # a labelled file in the task's format
                    ignore_unknown:bool=False)->dict: # score gold labels the model does not know, as misses
@@ -125,6 +142,5 @@ def evaluate_saved(model_dir:str|Path, # a folder written by `fine_tune`
     task, vocab = saved_task(model, load_tokenizer(model_dir)), LabelVocab(next(iter(model.heads.values())).labels)
     examples, summary = task.read(data)
     if not ignore_unknown and (err := task.unknown_label_error(examples, vocab.labels)): raise err
-    scores, text = task.report(task.evaluate(model, vocab, examples, task.encode(examples, vocab), model.meta.get('eval_bs', EVAL_BS)))
-    unknown = f"{task.label_kind}s unknown to the model: {dict(vocab.unknown)}" if vocab.unknown else ''
-    return dict(scores=scores | {'unknown_labels': dict(vocab.unknown)}, text='\n'.join(t for t in (summary, text, unknown) if t))
+    scorer = task.evaluate(model, vocab, examples, task.encode(examples, vocab), model.meta.get('eval_bs', EVAL_BS))
+    return _eval_result(task, vocab, summary, scorer)

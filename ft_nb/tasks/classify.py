@@ -29,26 +29,27 @@ class Classify(Task):
         "Each gold label with the `file:line` of its example."
         return [(e.where, e.label) for e in examples]
 
-# %% ../../nbs/08c_tasks.classify.ipynb #cfc7c8a1
+# %% ../../nbs/08c_tasks.classify.ipynb #7a18b948
 @patch
 def encode_inputs(self:Classify, examples:list)->list[dict]:
     "The token ids of `examples` (of both texts of a pair), truncated to `max_len`: the evaluation chapter's `encode_texts`."
     pairs = [e.text_pair for e in examples] if examples and examples[0].text_pair is not None else None
     return encode_texts(self.tokenizer, [e.text for e in examples], pairs, self.cfg.max_len)
 
+# %% ../../nbs/08c_tasks.classify.ipynb #5b74749d
 @patch
 def encode(self:Classify, examples:list, vocab, train:bool=False)->list[dict]:
     "The items of `examples`: their token ids and label id."
     labels = vocab.encode([e.label for e in examples], on_unknown='raise' if train else 'ignore')
     return [it | {'label': label} for it, label in zip(self.encode_inputs(examples), labels)]
 
-# %% ../../nbs/08c_tasks.classify.ipynb #f793e553
+# %% ../../nbs/08c_tasks.classify.ipynb #9b1ad5ce
 @patch
 def model(self:Classify, labels:list[str])->"TaskModel":
     "A sequence classifier on the configured encoder."
     return sequence_classifier(labels, self.cfg.model)
 
-# %% ../../nbs/08c_tasks.classify.ipynb #063ebbbb
+# %% ../../nbs/08c_tasks.classify.ipynb #bd0232dc
 class ClassScores:
     "Accuracy and macro-F1 accumulated batch by batch (a metric for `MetricsCB`)."
     name = 'macro_f1'
@@ -58,18 +59,19 @@ class ClassScores:
     def update_batch(self, labels, logits): self.scorer.update(labels.cpu(), logits.argmax(-1).cpu())
     def compute(self)->dict: return self.scorer.summary()
 
-# %% ../../nbs/08c_tasks.classify.ipynb #dc709d13
+# %% ../../nbs/08c_tasks.classify.ipynb #4eb30451
 @patch
 def metric(self:Classify, model, vocab, examples:list, items:list[dict])->ClassScores:
     "Accuracy and macro-F1, batch by batch, for `MetricsCB`."
     return ClassScores(vocab.labels)
 
+# %% ../../nbs/08c_tasks.classify.ipynb #ac98e7ec
 @patch
 def evaluate(self:Classify, model, vocab, examples:list, items:list[dict], bs:int=64)->ClassificationScorer:
     "The confusion matrix of `model` on the encoded `items`."
     return evaluate_cls(model, self.tokenizer, items, vocab.labels, bs)
 
-# %% ../../nbs/08c_tasks.classify.ipynb #a3573996
+# %% ../../nbs/08c_tasks.classify.ipynb #ef1611e2
 @patch
 def report(self:Classify, scorer:ClassificationScorer)->tuple[dict,str]:
     "The scores, with the per-class table, and the same as text."
@@ -78,7 +80,7 @@ def report(self:Classify, scorer:ClassificationScorer)->tuple[dict,str]:
     scores = scorer.summary() | {'report': json.loads(table.to_json(orient='index'))}
     return scores, f"{format_report(table)}\naccuracy {scores['accuracy']:.4f}, macro-F1 {scores['macro_f1']:.4f}"
 
-# %% ../../nbs/08c_tasks.classify.ipynb #97578486
+# %% ../../nbs/08c_tasks.classify.ipynb #e7b87d5c
 @patch
 def decode(self:Classify, probs:np.ndarray, # the class probabilities of one text (softmax)
            labels:list[str], # the classes, in id order
@@ -87,5 +89,5 @@ def decode(self:Classify, probs:np.ndarray, # the class probabilities of one tex
     best = int(probs.argmax())
     return dict(label=labels[best], score=float(probs[best]), scores=dict(zip(labels, map(float, probs))))
 
-# %% ../../nbs/08c_tasks.classify.ipynb #01df7f44
+# %% ../../nbs/08c_tasks.classify.ipynb #31b77204
 TASK = Classify

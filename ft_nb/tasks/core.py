@@ -29,32 +29,32 @@ class Task:
         if self._tokenizer is None: from ft_nb.models import load_tokenizer; self._tokenizer = load_tokenizer(self.cfg.model)
         return self._tokenizer
 
-# %% ../../nbs/08a_tasks.core.ipynb #5a8b395b
+# %% ../../nbs/08a_tasks.core.ipynb #3e900094
 @patch
 def data_files(self:Task)->dict:
     "The files to read, by split: the configuration's."
     return {k: getattr(self.cfg, k) for k in ('train', 'valid', 'test')}
 
+# %% ../../nbs/08a_tasks.core.ipynb #97b6f437
 @patch
 def splits(self:Task, verbose:bool=True)->dict:
     "The labelled splits of the run, by name; their summaries printed when `verbose`."
     from ft_nb.data.core import DataError
-    files = self.data_files()
-    if not (files['train'] and files['valid']): raise DataError("give both --train and --valid files (and optionally --test)")
-    out = {}
-    for split, path in files.items():
-        if not path: continue
-        out[split], summary = self.read(path)
+    files = {k: p for k, p in self.data_files().items() if p}
+    if not {'train', 'valid'} <= set(files): raise DataError("give both --train and --valid files (and optionally --test)")
+    read = {k: self.read(p) for k, p in files.items()}
+    for _, summary in read.values():
         if summary and verbose: print(summary)
-    return out
+    return {k: data for k, (data, _) in read.items()}
 
-# %% ../../nbs/08a_tasks.core.ipynb #f1c66983
+# %% ../../nbs/08a_tasks.core.ipynb #81217a61
 @patch
 def vocab(self:Task, train:list)->"LabelVocab":
     "The label vocabulary of the training split."
     from ft_nb.data.core import LabelVocab
     return LabelVocab.from_data(label for _, label in self.labels_at(train))
 
+# %% ../../nbs/08a_tasks.core.ipynb #a762b6ab
 @patch
 def unknown_label_error(self:Task, data:list, labels:list[str])->"DataError|None":
     "A `DataError` naming the first place in `data` whose gold label is not one of `labels`."
@@ -64,7 +64,7 @@ def unknown_label_error(self:Task, data:list, labels:list[str])->"DataError|None
         if label not in known: return DataError(f"{where}: {self.label_kind} {label!r} is not one of the model's labels "
                                                 f"({', '.join(labels)}); use --ignore-unknown to score anyway")
 
-# %% ../../nbs/08a_tasks.core.ipynb #9475c2c8
+# %% ../../nbs/08a_tasks.core.ipynb #64fabad0
 @patch
 def meta(self:Task)->dict:
     "Task-specific metadata to save with the model."
@@ -74,7 +74,7 @@ def meta(self:Task)->dict:
 def save_plots(self:Task, out:Path, scorer):
     "Write plots of `scorer` into the run's folder `out` (none by default)."
 
-# %% ../../nbs/08a_tasks.core.ipynb #ad3e9d1a
+# %% ../../nbs/08a_tasks.core.ipynb #ca6037fd
 ALIASES = {'cls': 'classify'} # other names of tasks, e.g. the one older saved models record
 REQUIRED = ('read', 'labels_at', 'encode', 'model', 'metric', 'evaluate', 'report', 'decode') # what a task must define
 
@@ -83,21 +83,24 @@ def task_names()->list[str]:
     import ft_nb.tasks
     return sorted(m.name for m in pkgutil.iter_modules(ft_nb.tasks.__path__) if m.name != 'core' and not m.name.startswith('_'))
 
-# %% ../../nbs/08a_tasks.core.ipynb #d3d8a70f
+# %% ../../nbs/08a_tasks.core.ipynb #345fba17
+def _task_module(name:str):
+    "Module `ft_nb.tasks.<name>` (or its alias's), or `None` when there is none."
+    module = f"ft_nb.tasks.{ALIASES.get(name, name)}"
+    try: return None if name == 'core' else importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name != module: raise # a module the task imports is missing: that is no unknown task
+
 def get_task(name:str, # a task's name, e.g. 'ner' or 'classify' (alias 'cls')
             )->type[Task]:
     "The `Task` class of module `ft_nb.tasks.<name>`."
     from ft_nb.data.core import DataError
-    module = f"ft_nb.tasks.{ALIASES.get(name, name)}"
-    try: task = importlib.import_module(module).TASK if name != 'core' else None
-    except ModuleNotFoundError as e:
-        if e.name != module: raise
-        task = None
-    if task is None: raise DataError(f"unknown task {name!r}; the tasks: {', '.join(task_names())}")
-    if missing := [m for m in REQUIRED if not callable(getattr(task, m, None))]: raise TypeError(f"{module}: its task lacks {', '.join(missing)}")
-    return task
+    if (module := _task_module(name)) is None: raise DataError(f"unknown task {name!r}; the tasks: {', '.join(task_names())}")
+    if missing := [m for m in REQUIRED if not callable(getattr(module.TASK, m, None))]:
+        raise TypeError(f"ft_nb.tasks.{name}: its task lacks {', '.join(missing)}")
+    return module.TASK
 
-# %% ../../nbs/08a_tasks.core.ipynb #9999dc15
+# %% ../../nbs/08a_tasks.core.ipynb #5f4fd24a
 def saved_task(model, # a `TaskModel` from `load_model`, with its `meta`
                tokenizer=None)->Task:
     "The task `model` was trained for, with the settings it was trained with."

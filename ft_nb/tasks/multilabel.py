@@ -19,11 +19,12 @@ from .classify import Classify
 # %% auto #0
 __all__ = ['TASK', 'MultiLabel', 'MultiLabelScores']
 
-# %% ../../nbs/09a_tasks.multilabel.ipynb #1cffad25
+# %% ../../nbs/09a_tasks.multilabel.ipynb #ce3c6389
 def _label_set(label)->tuple[str, ...]:
     "The labels of one example: a tuple as read, or a single label."
     return tuple(label) if isinstance(label, (tuple, list)) else (label,)
 
+# %% ../../nbs/09a_tasks.multilabel.ipynb #e12724b9
 class MultiLabel(Classify):
     "Multi-label classification: a set of labels per text (or pair), a sigmoid per class, micro- and macro-F1."
     name, monitor = 'multilabel', 'micro_f1'
@@ -34,7 +35,7 @@ class MultiLabel(Classify):
         "Each gold label with the `file:line` of its example."
         return [(e.where, label) for e in examples for label in _label_set(e.label)]
 
-# %% ../../nbs/09a_tasks.multilabel.ipynb #0d211f3a
+# %% ../../nbs/09a_tasks.multilabel.ipynb #aaefe174
 @patch
 def multi_hot(self:MultiLabel, label, vocab, train:bool=False)->list[int]:
     "The 0/1 row of `label`'s set over `vocab`; an unknown label stops training, and is counted (and left out) otherwise."
@@ -44,48 +45,56 @@ def multi_hot(self:MultiLabel, label, vocab, train:bool=False)->list[int]:
         if i >= 0: row[i] = 1
     return row
 
-# %% ../../nbs/09a_tasks.multilabel.ipynb #634df2e6
+# %% ../../nbs/09a_tasks.multilabel.ipynb #69a0f22c
 @patch
 def encode(self:MultiLabel, examples:list, vocab, train:bool=False)->list[dict]:
     "The items of `examples`: their token ids and multi-hot labels."
     return [it | {'label': self.multi_hot(e.label, vocab, train)} for it, e in zip(self.encode_inputs(examples), examples)]
 
+# %% ../../nbs/09a_tasks.multilabel.ipynb #0711397a
 @patch
 def model(self:MultiLabel, labels:list[str])->"TaskModel":
     "A sequence classifier with a sigmoid and binary cross-entropy per class."
     return sequence_classifier(labels, self.cfg.model, multi_label=True)
 
-# %% ../../nbs/09a_tasks.multilabel.ipynb #4f3af3fd
+# %% ../../nbs/09a_tasks.multilabel.ipynb #d80ad197
 class MultiLabelScores:
     "Per-class counts of multi-label decisions (a sigmoid above 1/2), batch by batch (a metric for `MetricsCB`)."
     name = 'micro_f1'
     def __init__(self, labels:list[str]): self.labels = list(labels)
     def reset(self): self.correct, self.predicted, self.support, self.exact, self.n = Counter(), Counter(), Counter(), 0, 0
     def update(self, learn): self.update_batch(learn.labels, learn.preds['logits'])
-    def update_batch(self, gold, logits):
-        g, p = gold.cpu().numpy() > 0, logits.float().cpu().numpy() > 0 # sigmoid(z) > 1/2 exactly when z > 0
-        for counts, hits in ((self.correct, g & p), (self.predicted, p), (self.support, g)): counts.update(dict(zip(self.labels, hits.sum(0).tolist())))
-        self.exact, self.n = self.exact + int((g == p).all(1).sum()), self.n + len(g)
 
-# %% ../../nbs/09a_tasks.multilabel.ipynb #99a69a27
+# %% ../../nbs/09a_tasks.multilabel.ipynb #3fbf84ba
+@patch
+def update_batch(self:MultiLabelScores, gold, logits):
+    "Count the decisions of a batch: `gold` multi-hot rows, `logits` the model's."
+    g, p = gold.cpu().numpy() > 0, logits.float().cpu().numpy() > 0 # sigmoid(z) > 1/2 exactly when z > 0
+    for counts, hits in ((self.correct, g & p), (self.predicted, p), (self.support, g)):
+        counts.update(dict(zip(self.labels, hits.sum(0).tolist())))
+    self.exact, self.n = self.exact + int((g == p).all(1).sum()), self.n + len(g)
+
+# %% ../../nbs/09a_tasks.multilabel.ipynb #dd7b16cb
 @patch
 def table(self:MultiLabelScores):
     "Precision, recall and F1 per class, then their averages (a DataFrame)."
     from ft_nb.metrics import scores_from_counts
     return scores_from_counts(self.correct, self.predicted, self.support)
 
+# %% ../../nbs/09a_tasks.multilabel.ipynb #60295427
 @patch
 def compute(self:MultiLabelScores)->dict:
     "Micro- and macro-F1 and exact-match accuracy."
     t = self.table()
     return dict(micro_f1=float(t.loc['micro avg', 'f1']), macro_f1=float(t.loc['macro avg', 'f1']), exact_match=self.exact / max(self.n, 1))
 
-# %% ../../nbs/09a_tasks.multilabel.ipynb #341a6b98
+# %% ../../nbs/09a_tasks.multilabel.ipynb #53c66e13
 @patch
 def metric(self:MultiLabel, model, vocab, examples:list, items:list[dict])->MultiLabelScores:
     "Micro-F1 (and macro-F1, exact match), batch by batch, for `MetricsCB`."
     return MultiLabelScores(vocab.labels)
 
+# %% ../../nbs/09a_tasks.multilabel.ipynb #fbfcaacf
 @patch
 def evaluate(self:MultiLabel, model, vocab, examples:list, items:list[dict], bs:int=64)->MultiLabelScores:
     "The counts of `model`'s decisions on the encoded `items`, over the evaluation chapter's batches."
@@ -93,16 +102,17 @@ def evaluate(self:MultiLabel, model, vocab, examples:list, items:list[dict], bs:
     for _, batch, logits in forward_batches(model, items, self.tokenizer.pad_token_id, bs): scores.update_batch(batch['labels'], logits)
     return scores
 
-# %% ../../nbs/09a_tasks.multilabel.ipynb #a53cb402
+# %% ../../nbs/09a_tasks.multilabel.ipynb #fc3a1265
 @patch
 def report(self:MultiLabel, scores:MultiLabelScores)->tuple[dict,str]:
     "The scores, with the per-class table, and the same as text."
     from ft_nb.metrics import format_report
     table, summary = scores.table(), scores.compute()
-    text = f"{format_report(table)}\nmicro-F1 {summary['micro_f1']:.4f}, macro-F1 {summary['macro_f1']:.4f}, exact match {summary['exact_match']:.4f}"
+    text = f"micro-F1 {summary['micro_f1']:.4f}, macro-F1 {summary['macro_f1']:.4f}, exact match {summary['exact_match']:.4f}"
+    text = f"{format_report(table)}\n{text}"
     return summary | {'report': json.loads(table.to_json(orient='index'))}, text
 
-# %% ../../nbs/09a_tasks.multilabel.ipynb #d11967ba
+# %% ../../nbs/09a_tasks.multilabel.ipynb #b183fb9d
 @patch
 def decode(self:MultiLabel, probs:np.ndarray, # one text's probability per class (sigmoids)
            labels:list[str])->dict: # the classes, in id order
@@ -110,5 +120,5 @@ def decode(self:MultiLabel, probs:np.ndarray, # one text's probability per class
     order = np.argsort(-probs, kind='stable')
     return dict(labels=[labels[i] for i in order if probs[i] > .5], scores=dict(zip(labels, map(float, probs))))
 
-# %% ../../nbs/09a_tasks.multilabel.ipynb #a61b1690
+# %% ../../nbs/09a_tasks.multilabel.ipynb #8732a801
 TASK = MultiLabel

@@ -49,36 +49,37 @@ def labels_at(self:NER, sents:list)->list[tuple[str,str]]:
         out += [(f"{path}:{int(line) + i}" if line.isdigit() else s.where, t) for i, t in enumerate(s.tags)]
     return out
 
-# %% ../../nbs/08b_tasks.ner.ipynb #695ee00b
+# %% ../../nbs/08b_tasks.ner.ipynb #00bf553f
 @patch
 def aligner(self:NER, vocab, train:bool=False)->Aligner:
     "The run's aligner; for `train` an unknown tag is an error, otherwise it is counted in `vocab.unknown`."
     return Aligner(self.tokenizer, vocab, max_len=self.cfg.max_len, on_unknown='raise' if train else 'ignore')
 
+# %% ../../nbs/08b_tasks.ner.ipynb #fb099d17
 @patch
 def encode(self:NER, sents:list, vocab, train:bool=False)->list[dict]:
     "The items of `sents`: subword ids, tags on first subtokens, windows of long sentences."
     return self.aligner(vocab, train).encode(sents)
 
-# %% ../../nbs/08b_tasks.ner.ipynb #a60aeb48
+# %% ../../nbs/08b_tasks.ner.ipynb #3f22bfca
 @patch
 def model(self:NER, labels:list[str])->"TaskModel":
     "A token classifier on the configured encoder, with a CRF over the words if asked."
     return token_classifier(labels, self.cfg.model, crf=self.cfg.crf)
 
-# %% ../../nbs/08b_tasks.ner.ipynb #55352c84
+# %% ../../nbs/08b_tasks.ner.ipynb #09133c49
 @patch
-def metric(self:NER, model, vocab, sents:list, items:list[dict]):
-    "Strict entity F1 on the words of `sents`, tags decoded by the configured decoder, batch by batch, for `MetricsCB`."
+def metric(self:NER, model, vocab, sents:list, items:list[dict])->EntityF1:
+    "Strict entity F1 on the words of `sents`, batch by batch, for `MetricsCB`."
     return EntityF1(self.aligner(vocab), sents, items, self.cfg.decoder)
 
-# %% ../../nbs/08b_tasks.ner.ipynb #ab9dcdd6
+# %% ../../nbs/08b_tasks.ner.ipynb #acb4abcc
 @patch
 def evaluate(self:NER, model, vocab, sents:list, items:list[dict], bs:int=64)->EntityScorer:
-    "The entity scorer of `model` on the encoded `items` of gold `sents`."
+    "The entity scorer of `model` on the encoded `items` of gold `sents`, decoded as validation decodes."
     return evaluate_ner(model, self.aligner(vocab), sents, items, bs, decoder=self.cfg.decoder)[0]
 
-# %% ../../nbs/08b_tasks.ner.ipynb #99fc6002
+# %% ../../nbs/08b_tasks.ner.ipynb #03f5f5c1
 @patch
 def report(self:NER, scorer:EntityScorer)->tuple[dict,str]:
     "The scores, with the per-type table, and the same as text."
@@ -88,7 +89,7 @@ def report(self:NER, scorer:EntityScorer)->tuple[dict,str]:
     text = f"strict IOB2 entity-level scores on words:\n{format_report(table)}\n"
     return scores, text + f"strict F1 {scores['f1']:.4f} (lenient {scores['lenient_f1']:.4f})"
 
-# %% ../../nbs/08b_tasks.ner.ipynb #0b256760
+# %% ../../nbs/08b_tasks.ner.ipynb #b0c297ef
 @patch
 def save_plots(self:NER, out:Path, scorer:EntityScorer):
     "The tag confusion matrix and the F1 of each entity type, as PNG files in `out`."
@@ -97,13 +98,13 @@ def save_plots(self:NER, out:Path, scorer:EntityScorer):
     for name, fig in [('confusion.png', plot_tag_confusion(scorer)), ('f1_by_type.png', plot_f1(scorer.compute()))]:
         fig.savefig(Path(out)/name, dpi=120, bbox_inches='tight'); plt.close(fig)
 
-# %% ../../nbs/08b_tasks.ner.ipynb #c14c60cb
+# %% ../../nbs/08b_tasks.ner.ipynb #8a922a29
 @patch
 def meta(self:NER)->dict:
     "How the saved model's word scores become tags."
     return dict(alignment='first', scheme='IOB2', decoder=self.cfg.decoder)
 
-# %% ../../nbs/08b_tasks.ner.ipynb #572122f1
+# %% ../../nbs/08b_tasks.ner.ipynb #2305af71
 @patch
 def decode(self:NER, text:str, # the raw text
            words:list[tuple[str,int,int]], # its words as (word, start, end)
@@ -116,5 +117,5 @@ def decode(self:NER, text:str, # the raw text
         ents.append(dict(label=typ, start=start, end=end, text=text[start:end], score=sum(scores[s:e]) / (e - s)))
     return ents
 
-# %% ../../nbs/08b_tasks.ner.ipynb #1488e624
+# %% ../../nbs/08b_tasks.ner.ipynb #e9bb4549
 TASK = NER
