@@ -11,11 +11,10 @@ from functools import cache
 import torch
 import torch.nn.functional as F
 from torch import nn
-from .learner import Callback
 
 # %% auto #0
 __all__ = ['linear_gflops', 'onednn_linear', 'onednn_available', 'pack_weight', 'OneDNNLinear', 'FastLinear', 'use_fast_linear',
-           'pack_linears', 'FastLinearCB']
+           'pack_linears']
 
 # %% ../nbs/04a_fastlinear.ipynb #9c2de1b9
 def linear_gflops(fn, # called as fn(x, weight, bias)
@@ -29,10 +28,6 @@ def linear_gflops(fn, # called as fn(x, weight, bias)
     return 2 * m * k * n / best / 1e9
 
 # %% ../nbs/04a_fastlinear.ipynb #803fea62
-# oneDNN caches a kernel, with its scratch memory, per shape (1,024 by default); dynamic padding makes a new shape nearly
-# every batch, which cost 135-210 MB of peak memory in training. Read when oneDNN builds its first kernel.
-os.environ.setdefault('ONEDNN_PRIMITIVE_CACHE_CAPACITY', '16')
-
 def onednn_linear(x, weight, bias=None):
     "x @ weight.T + bias for a 2-D float32 CPU `x`, through oneDNN (`weight` dense, or packed by `pack_weight`)."
     return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
@@ -41,6 +36,7 @@ def onednn_linear(x, weight, bias=None):
 def onednn_available()->bool:
     "Whether oneDNN's linear kernel exists here, agrees with `F.linear`, and is not turned off by `FT_NB_FAST_LINEAR=0`."
     if os.environ.get('FT_NB_FAST_LINEAR', '1') == '0': return False
+    os.environ.setdefault('ONEDNN_PRIMITIVE_CACHE_CAPACITY', '16') # before oneDNN's first kernel: see above
     try:
         x, w, b = torch.randn(5, 7), torch.randn(3, 7), torch.randn(3)
         return torch.allclose(onednn_linear(x, w, b), F.linear(x, w, b), atol=1e-5)
@@ -115,8 +111,7 @@ def pack_linears(model:nn.Module)->int:
     return len(layers)
 
 # %% ../nbs/04a_fastlinear.ipynb #caefb55d
-class FastLinearCB(Callback):
-    "Route the model's float32 CPU linear layers through oneDNN for the length of a fit."
-    order = -9 # after `DeviceCB` (-10) has moved the model
-    def before_fit(self, learn): self.switched = use_fast_linear(learn.model)
-    def cleanup_fit(self, learn): use_fast_linear(learn.model, False, self.switched)
+def __getattr__(name:str):
+    "`FastLinearCB`, importable from here as before it moved to `ft_nb.learner`, without importing the Learner up front."
+    if name == 'FastLinearCB': from ft_nb.learner import FastLinearCB; return FastLinearCB
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,7 +17,8 @@ from .models import TaskModel, param_groups
 
 # %% auto #0
 __all__ = ['Callback', 'run_cbs', 'CancelFitException', 'CancelEpochException', 'CancelBatchException', 'with_cbs', 'adamw',
-           'Learner', 'DeviceCB', 'MixedPrecisionCB', 'MeanLoss', 'MetricsCB', 'ProgressCB', 'plot_history']
+           'Learner', 'DeviceCB', 'MixedPrecisionCB', 'FastLinearCB', 'MeanLoss', 'MetricsCB', 'ProgressCB',
+           'plot_history']
 
 # %% ../nbs/04_learner.ipynb #cc9b5ef2
 class Callback:
@@ -68,10 +69,96 @@ class Learner:
                  loss_func=None): # (preds, labels) -> loss, for models that do not return a loss themselves
         self.model, self.train_dl, self.valid_dl, self.lr = model, train_dl, valid_dl, lr
         self.cbs, self.opt_func, self.loss_func = list(cbs or []), opt_func, loss_func
-        self.opt, self.epoch, self.history = None, 0, []
-    def callback(self, event:str): run_cbs(self.cbs, event, self)
-    @property
-    def training(self)->bool: return self.model.training
+        self.opt, self.epoch, self.history, self.sync_gradients = None, 0, [], True
+
+# %% ../nbs/04_learner.ipynb #dbe715b7
+@patch
+def callback(self:Learner, event:str): run_cbs(self.cbs, event, self)
+
+@patch(as_prop=True)
+def training(self:Learner)->bool: return self.model.training
+
+# %% ../nbs/04_learner.ipynb #da5f23b7
+@patch
+def predict(self:Learner):
+    "Run the model on the batch; `self.preds` holds its output."
+    self.task, inputs = self.batch if isinstance(self.batch, tuple) else (None, self.batch)
+    self.preds = self.model(**inputs, **({} if self.task is None else {'task': self.task}))
+
+@patch
+def get_loss(self:Learner):
+    "The loss of this batch, from the model's output or `loss_func`."
+    if isinstance(self.preds, dict) and 'loss' in self.preds: self.loss = self.preds['loss']
+    else: self.loss = self.loss_func(self.preds, self.labels)
+
+@patch(as_prop=True)
+def labels(self:Learner): return (self.batch[1] if isinstance(self.batch, tuple) else self.batch).get('labels')
+
+# %% ../nbs/04_learner.ipynb #932e0ed3
+@patch
+def provider(self:Learner, hook:str # a method name, 'backward_with' or 'step_with'
+            ):
+    "The one callback that has method `hook`, or `None`."
+    cbs = [cb for cb in self.cbs if callable(getattr(cb, hook, None))]
+    if len(cbs) > 1: raise ValueError(f"only one callback may have `{hook}`, not {', '.join(type(cb).__name__ for cb in cbs)}")
+    return cbs[0] if cbs else None
+
+# %% ../nbs/04_learner.ipynb #2ba0ad70
+@patch
+def backward(self:Learner):
+    "Backpropagate `scaled_loss`: the loss as `before_backward` callbacks scaled it, through a `backward_with` callback if any."
+    self.scaled_loss = self.loss; self.callback('before_backward')
+    cb = self.provider('backward_with')
+    if cb is None: self.scaled_loss.backward()
+    else: cb.backward_with(self, self.scaled_loss)
+
+# %% ../nbs/04_learner.ipynb #00d3a5a0
+@patch
+def step(self:Learner):
+    "Step the optimizer (through a `step_with` callback if any), at the end of an accumulation window only."
+    if not self.sync_gradients: return
+    cb = self.provider('step_with')
+    if cb is None: self.opt.step()
+    else: cb.step_with(self)
+
+@patch
+def zero_grad(self:Learner):
+    "Zero the gradients after each optimizer step (not within an accumulation window)."
+    if self.sync_gradients: self.opt.zero_grad(set_to_none=True)
+
+# %% ../nbs/04_learner.ipynb #7fa1c829
+@patch
+@with_cbs('epoch')
+def _one_epoch(self:Learner):
+    for self.iter, self.batch in enumerate(self.dl): self._one_batch()
+
+@patch
+@with_cbs('batch')
+def _one_batch(self:Learner):
+    self.predict(); self.callback('after_predict')
+    self.get_loss(); self.callback('after_loss')
+    if self.training:
+        self.backward(); self.callback('after_backward')
+        self.step(); self.callback('after_step')
+        self.zero_grad()
+
+# %% ../nbs/04_learner.ipynb #b62e1047
+@patch
+@with_cbs('fit')
+def _fit(self:Learner):
+    for self.epoch in range(self.epoch, self.n_epochs):
+        if self.do_train: self.one_epoch(True)
+        if self.do_valid and self.valid_dl is not None:
+            with torch.inference_mode(): self.one_epoch(False)
+    self.epoch = self.n_epochs
+
+@patch
+def one_epoch(self:Learner, training:bool):
+    "Run one pass over the training or the validation loader."
+    self.model.train(training)
+    self.dl = self.train_dl if training else self.valid_dl
+    if hasattr(getattr(self.dl, 'batch_sampler', None), 'set_epoch'): self.dl.batch_sampler.set_epoch(self.epoch)
+    self._one_epoch()
 
 # %% ../nbs/04_learner.ipynb #0ba60a79
 @patch
@@ -96,63 +183,6 @@ def set_lr(self:Learner, lr:float):
     self.lr = lr
     for g in self.opt.param_groups: g['lr'] = lr * g.get('lr_scale', 1.)
 
-# %% ../nbs/04_learner.ipynb #b62e1047
-@patch
-@with_cbs('fit')
-def _fit(self:Learner):
-    for self.epoch in range(self.epoch, self.n_epochs):
-        if self.do_train: self.one_epoch(True)
-        if self.do_valid and self.valid_dl is not None:
-            with torch.inference_mode(): self.one_epoch(False)
-    self.epoch = self.n_epochs
-
-@patch
-def one_epoch(self:Learner, training:bool):
-    "Run one pass over the training or the validation loader."
-    self.model.train(training)
-    self.dl = self.train_dl if training else self.valid_dl
-    if hasattr(getattr(self.dl, 'batch_sampler', None), 'set_epoch'): self.dl.batch_sampler.set_epoch(self.epoch)
-    self._one_epoch()
-
-# %% ../nbs/04_learner.ipynb #7fa1c829
-@patch
-@with_cbs('epoch')
-def _one_epoch(self:Learner):
-    for self.iter, self.batch in enumerate(self.dl): self._one_batch()
-
-@patch
-@with_cbs('batch')
-def _one_batch(self:Learner):
-    self.predict(); self.callback('after_predict')
-    self.get_loss(); self.callback('after_loss')
-    if self.training:
-        self.backward(); self.callback('after_backward')
-        self.step(); self.callback('after_step')
-        self.zero_grad()
-
-# %% ../nbs/04_learner.ipynb #da5f23b7
-@patch
-def predict(self:Learner):
-    "Run the model on the batch; `self.preds` holds its output."
-    self.task, inputs = self.batch if isinstance(self.batch, tuple) else (None, self.batch)
-    self.preds = self.model(**inputs, **({} if self.task is None else {'task': self.task}))
-
-@patch
-def get_loss(self:Learner):
-    "The loss of this batch, from the model's output or `loss_func`."
-    if isinstance(self.preds, dict) and 'loss' in self.preds: self.loss = self.preds['loss']
-    else: self.loss = self.loss_func(self.preds, self.labels)
-
-@patch(as_prop=True)
-def labels(self:Learner): return (self.batch[1] if isinstance(self.batch, tuple) else self.batch).get('labels')
-
-@patch
-def backward(self:Learner): self.loss.backward()
-@patch
-def step(self:Learner): self.opt.step()
-@patch
-def zero_grad(self:Learner): self.opt.zero_grad(set_to_none=True)
-
 # %% ../nbs/04_learner.ipynb #68a3532d
 class DeviceCB(Callback):
     "Put the model, then each batch, on `device` (`None`: CUDA when available, else the CPU)."
@@ -163,31 +193,55 @@ class DeviceCB(Callback):
 
 # %% ../nbs/04_learner.ipynb #5de557a3
 class MixedPrecisionCB(Callback):
-    "Autocast the forward pass to bfloat16/float16 on CUDA; stay in float32 (and say so) elsewhere."
+    "Autocast the forward pass to bfloat16/float16 (float16 with a `GradScaler`); by default on CUDA only."
     order = -5
-    def __init__(self, device=None, verbose:bool=True): self.device, self.verbose = default_device(device), verbose
-    def before_fit(self, learn):
-        self.dtype, self.ctx = autocast_dtype(self.device), None
-        if self.dtype is None and self.verbose: print(f"mixed precision: none on {self.device.type} (float32 is faster there)")
-        if self.dtype == torch.float16: self._scale_steps(learn)
-    def before_batch(self, learn):
-        if self.dtype is None: return
-        self.ctx = torch.autocast(self.device.type, dtype=self.dtype); self.ctx.__enter__()
-    def after_predict(self, learn):
-        if self.ctx is not None: self.ctx.__exit__(None, None, None); self.ctx = None
-    cleanup_batch = after_predict
+    def __init__(self, device=None, # the device training runs on (`None`: CUDA when available, else the CPU)
+                 dtype:torch.dtype|str='auto', # 'auto': `autocast_dtype(device)`, float32 on the CPU; or a dtype to force
+                 verbose:bool=True): # say so when it keeps float32
+        self.device, self.want, self.verbose = default_device(device), dtype, verbose
+
+# %% ../nbs/04_learner.ipynb #d98504a7
+@patch
+def before_fit(self:MixedPrecisionCB, learn):
+    self.dtype = autocast_dtype(self.device) if self.want == 'auto' else self.want
+    if self.dtype is None and self.verbose: print(f"mixed precision: none on {self.device.type} (float32 is faster there)")
+    self.scaler = torch.amp.GradScaler(self.device.type) if self.dtype == torch.float16 else None
+    self.ctx = None
+
+@patch
+def before_batch(self:MixedPrecisionCB, learn):
+    if self.dtype is not None: self.ctx = torch.autocast(self.device.type, dtype=self.dtype); self.ctx.__enter__()
+
+@patch
+def after_predict(self:MixedPrecisionCB, learn):
+    if self.ctx is not None: self.ctx.__exit__(None, None, None); self.ctx = None
+MixedPrecisionCB.cleanup_batch = MixedPrecisionCB.after_predict
 
 # %% ../nbs/04_learner.ipynb #e4099ee5
 @patch
-def _scale_steps(self:MixedPrecisionCB, learn):
-    "Route backward and step through a `GradScaler` (float16 only)."
-    self.scaler = torch.amp.GradScaler('cuda')
-    learn.backward = lambda: self.scaler.scale(learn.loss).backward()
-    learn.step = lambda: (self.scaler.step(learn.opt), self.scaler.update())
+def before_backward(self:MixedPrecisionCB, learn):
+    if self.scaler is not None: learn.scaled_loss = self.scaler.scale(learn.scaled_loss)
 
 @patch
-def cleanup_fit(self:MixedPrecisionCB, learn):
-    for name in ('backward', 'step'): learn.__dict__.pop(name, None) # back to the Learner's own methods
+def after_backward(self:MixedPrecisionCB, learn):
+    if self.scaler is not None and learn.sync_gradients: self.scaler.unscale_(learn.opt)
+
+@patch
+def step_with(self:MixedPrecisionCB, learn):
+    "The optimizer step, through the scaler with float16: skipped if a gradient overflowed."
+    if self.scaler is None: return learn.opt.step()
+    self.scaler.step(learn.opt); self.scaler.update()
+
+# %% ../nbs/04_learner.ipynb #2d887f98
+class FastLinearCB(Callback):
+    "Route the model's float32 CPU linear layers through oneDNN for the length of a fit."
+    order = -9 # after `DeviceCB` (-10) has moved the model
+    def before_fit(self, learn):
+        from ft_nb.fastlinear import use_fast_linear
+        self.switched = use_fast_linear(learn.model)
+    def cleanup_fit(self, learn):
+        from ft_nb.fastlinear import use_fast_linear
+        use_fast_linear(learn.model, False, self.switched)
 
 # %% ../nbs/04_learner.ipynb #6709aed1
 def _batch_size(learn)->int:

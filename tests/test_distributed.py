@@ -14,10 +14,10 @@ if not (torch.distributed.is_available() and torch.distributed.is_gloo_available
 def free_port():
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
-def launch(cmd, out):
+def launch(cmd, out, *args):
     env = os.environ | {'PYTHONPATH': os.pathsep.join(p for p in [str(ROOT), os.environ.get('PYTHONPATH')] if p), 'OMP_NUM_THREADS': '1',
                         'CUDA_VISIBLE_DEVICES': ''} # gloo on CPU processes, even on a machine with one GPU (which 2 NCCL ranks cannot share)
-    try: res = subprocess.run([*cmd, str(SCRIPT), str(out)], env=env, capture_output=True, text=True, timeout=240, cwd=ROOT)
+    try: res = subprocess.run([*cmd, str(SCRIPT), str(out), *args], env=env, capture_output=True, text=True, timeout=240, cwd=ROOT)
     except OSError as e: pytest.skip(f'cannot spawn processes: {e}')
     assert res.returncode == 0, res.stderr[-4000:]
     ranks = sorted(out.glob('rank*.json'))
@@ -52,6 +52,17 @@ def test_torchrun_two_cpu_processes(tmp_path):
     res, weights = launch([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
                            '--master_addr', '127.0.0.1', '--master_port', str(free_port())], tmp_path)
     check_two_ranks(res, weights)
+
+def test_torchrun_accumulation_and_fp16(tmp_path):
+    "Accumulation (weights and window totals averaged over the processes) and a float16 gradient scaler, on 2 processes."
+    res, weights = launch([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_addr', '127.0.0.1',
+                           '--master_port', str(free_port())], tmp_path, '--n_acc', '2', '--precision', 'fp16', '--lr', '1e-3')
+    assert [r['num_processes'] for r in res] == [2, 2]
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0]), 'the ranks ended with different weights'
+    assert res[0]['history'] == res[1]['history']
+    assert [r['steps'] for r in res] == [16, 16] # 16 batches per rank and epoch, 2 per step, 2 epochs
+    h = res[0]['history']
+    assert h[-1]['valid_loss'] < h[0]['valid_loss'] < h[0]['train_loss'], h # it trained (no step lost to a broken scaler)
 
 @pytest.mark.skipif(shutil.which('accelerate') is None, reason='no accelerate command')
 def test_accelerate_launch(tmp_path):

@@ -11,7 +11,7 @@ import torch
 from fastcore.basics import patch
 from accelerate import Accelerator, PartialState
 from ..core import to_device
-from ..learner import Callback
+from ..learner import Callback, MixedPrecisionCB
 from ..data.load import BucketBatchSampler
 
 # %% auto #0
@@ -61,15 +61,22 @@ class AccelerateCB(Callback):
     "Data-parallel training through Hugging Face Accelerate: shard the data, average gradients, sum metrics over processes."
     order = -10
     def __init__(self, accelerator:Accelerator|None=None, # `None`: `make_accelerator(**kwargs)`
-                 **kwargs): # for `Accelerator`: mixed_precision, kwargs_handlers, ...
+                 **kwargs): # for `Accelerator`: kwargs_handlers, ... (mixed precision: use `MixedPrecisionCB`)
         self.accelerator = accelerator or make_accelerator(**kwargs)
-    def before_fit(self, learn):
-        acc = self.accelerator
-        learn.train_dl, learn.valid_dl = shard_loader(learn.train_dl, acc), shard_loader(learn.valid_dl, acc)
-        check_valid_split(learn.valid_dl, acc.num_processes)
-        learn.model, learn.opt = acc.prepare(learn.model, learn.opt)
-        learn.backward = lambda: acc.backward(learn.loss) # an instance attribute hides `Learner.backward`
     def before_batch(self, learn): learn.batch = to_device(learn.batch, self.accelerator.device)
+    def backward_with(self, learn, loss):
+        "Backward through Accelerate, which averages the gradients over the processes."
+        self.accelerator.backward(loss)
+
+# %% ../../nbs/05c_callbacks.accelerate.ipynb #a2f2eb7d
+@patch
+def before_fit(self:AccelerateCB, learn):
+    acc = self.accelerator
+    if acc.mixed_precision != 'no' and any(isinstance(cb, MixedPrecisionCB) for cb in learn.cbs):
+        raise ValueError(f"mixed precision twice: the Accelerator's ({acc.mixed_precision}) and a MixedPrecisionCB; keep one")
+    learn.train_dl, learn.valid_dl = shard_loader(learn.train_dl, acc), shard_loader(learn.valid_dl, acc)
+    check_valid_split(learn.valid_dl, acc.num_processes)
+    learn.model, learn.opt = acc.prepare(learn.model, learn.opt)
 
 # %% ../../nbs/05c_callbacks.accelerate.ipynb #9d9ff783
 @patch
@@ -80,7 +87,6 @@ def after_epoch(self:AccelerateCB, learn):
 
 @patch
 def cleanup_fit(self:AccelerateCB, learn):
-    learn.__dict__.pop('backward', None)
     learn.model = self.accelerator.unwrap_model(learn.model)
     learn.opt = getattr(learn.opt, 'optimizer', learn.opt) # `AcceleratedOptimizer` keeps the torch optimizer here
 

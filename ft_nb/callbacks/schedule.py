@@ -13,8 +13,8 @@ from torch import nn
 from torch.optim.lr_scheduler import OneCycleLR
 from transformers import get_scheduler
 from fastcore.basics import patch
-from ..core import IGNORE_INDEX
-from ..learner import Learner, Callback, CancelFitException, DeviceCB, MixedPrecisionCB, MetricsCB, ProgressCB
+from ..core import IGNORE_INDEX, default_device
+from ..learner import Learner, Callback, CancelFitException, DeviceCB, MixedPrecisionCB, FastLinearCB, MetricsCB, ProgressCB
 
 # %% auto #0
 __all__ = ['opt_steps_per_epoch', 'ScheduleCB', 'OneCycleCB', 'GradClipCB', 'AccumulateCB', 'LRFinderCB', 'LRFindResult',
@@ -57,7 +57,7 @@ def before_fit(self:ScheduleCB, learn):
 
 @patch
 def after_step(self:ScheduleCB, learn):
-    if getattr(learn, 'sync_gradients', True): learn.scheduler.step()
+    if learn.sync_gradients: learn.scheduler.step()
 
 # %% ../../nbs/05_callbacks.schedule.ipynb #4d2a5d83
 class OneCycleCB(ScheduleCB):
@@ -80,7 +80,7 @@ class GradClipCB(Callback):
                  norm_type:float=2.): # which p-norm, over all parameters together
         self.max_norm, self.norm_type = max_norm, norm_type
     def after_backward(self, learn):
-        if not getattr(learn, 'sync_gradients', True): return # only the finished gradient of an accumulation window
+        if not learn.sync_gradients: return # only the finished gradient of an accumulation window
         learn.grad_norm = nn.utils.clip_grad_norm_(learn.model.parameters(), self.max_norm, self.norm_type)
 
 # %% ../../nbs/05_callbacks.schedule.ipynb #e0a978b4
@@ -89,8 +89,13 @@ def _n_labelled(learn)->torch.Tensor|int:
     labels = learn.labels
     return 1 if labels is None else (labels != IGNORE_INDEX).sum()
 
-_WRAPPED = ('backward', 'step', 'zero_grad') # the Learner methods wrapped during a fit
+def _mean_over_processes(t):
+    "The mean of tensor `t` over the processes of a distributed run; `t` itself in one process (or if it is a number)."
+    dist = torch.distributed
+    if not (torch.is_tensor(t) and dist.is_available() and dist.is_initialized()): return t
+    t = t.float(); dist.all_reduce(t); return t / dist.get_world_size()
 
+# %% ../../nbs/05_callbacks.schedule.ipynb #be171885
 class AccumulateCB(Callback):
     "Sum the gradients of `n_acc` batches into one optimizer step, as if they were one batch."
     order = 1 # before `GradClipCB` clips the finished gradient
@@ -101,31 +106,32 @@ class AccumulateCB(Callback):
 
 # %% ../../nbs/05_callbacks.schedule.ipynb #ef567b65
 @patch
-def before_fit(self:AccumulateCB, learn):
-    self.total, self.saved = 0, {k: v for k, v in vars(learn).items() if k in _WRAPPED}
-    backward, step, zero_grad = learn.backward, learn.step, learn.zero_grad
-    def weighted_backward():
-        w = _n_labelled(learn) if self.weight == 'labels' else 1
-        (learn.loss * w).backward(); self.total = self.total + w # learn.loss itself stays unweighted, for the metrics
-    def at_boundary(f): return lambda: f() if learn.sync_gradients else None
-    learn.backward, learn.step, learn.zero_grad = weighted_backward, at_boundary(step), at_boundary(zero_grad)
+def before_fit(self:AccumulateCB, learn): self.total, self.first = 0, None
 
-@patch
-def cleanup_fit(self:AccumulateCB, learn):
-    for k in _WRAPPED: vars(learn).pop(k, None)
-    vars(learn).update(self.saved); learn.sync_gradients = True
-
-# %% ../../nbs/05_callbacks.schedule.ipynb #b2ff7baf
 @patch
 def before_batch(self:AccumulateCB, learn):
     if learn.training: learn.sync_gradients = (learn.iter + 1) % self.n_acc == 0 or learn.iter + 1 == len(learn.train_dl)
 
 @patch
+def before_backward(self:AccumulateCB, learn):
+    n = _n_labelled(learn) if self.weight == 'labels' else 1
+    if self.first is None: self.first = _mean_over_processes(n.clamp(min=1)) if torch.is_tensor(n) else n # the same on every process
+    w = n / self.first
+    learn.scaled_loss = learn.scaled_loss * w; self.total = self.total + w # `learn.loss` stays unweighted, for the metrics
+
+@patch
+def cleanup_fit(self:AccumulateCB, learn): learn.sync_gradients = True
+
+# %% ../../nbs/05_callbacks.schedule.ipynb #b2ff7baf
+@patch
 def after_backward(self:AccumulateCB, learn):
+    "At the end of a window, divide the summed gradient by the window's total weight (its mean over processes)."
     if not learn.sync_gradients: return
-    total = self.total.clamp(min=1) if torch.is_tensor(self.total) else self.total # a window without labels has zero gradients
-    torch._foreach_div_([p.grad for p in learn.model.parameters() if p.grad is not None], total) # one kernel per dtype, not one per tensor
-    self.total = 0
+    total = _mean_over_processes(self.total) # data-parallel gradients are means over the processes already
+    if torch.is_tensor(total): total = total.clamp(min=1e-12) # a window without labels has zero gradients
+    for p in learn.model.parameters():
+        if p.grad is not None: p.grad.div_(total)
+    self.total, self.first = 0, None
 
 # %% ../../nbs/05_callbacks.schedule.ipynb #96d70eb6
 class LRFinderCB(Callback):
@@ -195,14 +201,31 @@ def lr_find(self:Learner, start:float=1e-7, end:float=10., # the range of rates 
     return res
 
 # %% ../../nbs/05_callbacks.schedule.ipynb #c97caab2
+_PRECISIONS = {'bf16': torch.bfloat16, 'fp16': torch.float16}
+
+def _precision_cb(mixed_precision:str, device)->MixedPrecisionCB|None:
+    "The `MixedPrecisionCB` that `mixed_precision` asks for on `device`, if any."
+    if mixed_precision == 'auto': return MixedPrecisionCB(device) if device.type == 'cuda' else None
+    if mixed_precision in _PRECISIONS: return MixedPrecisionCB(device, _PRECISIONS[mixed_precision])
+    if mixed_precision in ('no', None): return None
+    raise ValueError(f"mixed_precision must be 'auto', 'bf16', 'fp16' or 'no', not {mixed_precision!r}")
+
+# %% ../../nbs/05_callbacks.schedule.ipynb #ba54fe36
 def default_cbs(*metrics, # metrics for `MetricsCB`
-                schedule:str|None='linear', # a `ScheduleCB` schedule, 'one_cycle', or `None` for a constant rate
-                warmup:int|float=0.1, # for `ScheduleCB`
+                schedule:str|None='linear', # 'linear', 'cosine', 'constant', 'onecycle', or `None` for a constant rate
+                warmup:int|float=0.1, # for `ScheduleCB`: steps (int) or a fraction of them (float)
                 max_norm:float|None=1., # gradient clipping bound (`None`: no clipping)
                 n_acc:int=1, # batches per optimizer step
-                progress:bool=True, device=None)->list[Callback]:
+                device=None, # `None`: CUDA when available, else the CPU
+                mixed_precision:str='auto', # 'auto' (CUDA only), 'bf16', 'fp16' or 'no'
+                progress:bool=True, # progress bars, table and chart
+                plot_path=None, # save the chart there at the end of each fit
+                fast_linear:bool=True, # oneDNN's linear layers on the CPU
+               )->list[Callback]:
     "The usual callbacks for fine-tuning, in a list for `Learner(cbs=...)`."
-    sched = OneCycleCB() if schedule == 'one_cycle' else ScheduleCB(schedule, warmup) if schedule else None
-    cbs = [DeviceCB(device), MixedPrecisionCB(device), sched, GradClipCB(max_norm) if max_norm else None,
-           AccumulateCB(n_acc) if n_acc > 1 else None, MetricsCB(*metrics), ProgressCB() if progress else None]
+    device = default_device(device)
+    sched = OneCycleCB() if schedule in ('onecycle', 'one_cycle') else ScheduleCB(schedule, warmup) if schedule else None
+    cbs = [DeviceCB(device), _precision_cb(mixed_precision, device), FastLinearCB() if fast_linear and device.type == 'cpu' else None,
+           sched, GradClipCB(max_norm) if max_norm else None, AccumulateCB(n_acc) if n_acc > 1 else None,
+           MetricsCB(*metrics), ProgressCB(plot_path=plot_path) if progress else None]
     return [cb for cb in cbs if cb is not None]
