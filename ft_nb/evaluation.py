@@ -1,4 +1,4 @@
-"""The batched forward pass, the pooling of subtokens into words and the decoding of words into tags, written once for validation, `ft-nb eval` and the predictor.
+"""Batched forward pass, subtokens pooled into words, words decoded into tags: once, for validation, `ft-nb eval` and the predictor.
 
 Docs: https://ft-nb.github.io/ft-nb/evaluation.html.md"""
 
@@ -13,9 +13,8 @@ from fastcore.basics import patch
 from .core import default_device, to_device
 from .data.align import Aligner, _item_owned
 from .data.load import PadCollator, BucketBatchSampler
-from .data.conll import to_iob2
-from .crf import allowed_transitions, viterbi
-from .metrics import spans, EntityScorer, ClassificationScorer
+from .tags import allowed_transitions, spans, to_iob2
+from .crf import viterbi
 
 # %% auto #0
 __all__ = ['REDUCTIONS', 'DECODERS', 'forward_batches', 'word_scores', 'TagDecoder', 'EntityF1', 'evaluate_ner', 'encode_texts',
@@ -27,25 +26,29 @@ _INPUTS = ('input_ids', 'attention_mask', 'token_type_ids') # what the model rea
 def forward_batches(model, items:list[dict], pad_token_id:int, # encoded items, and the tokenizer's `pad_token_id`
                     bs:int=64, device=None, task:str|None=None): # items per batch; where to run; the head (`None`: the only one)
     "Yield `(idx, batch, logits)` over length-sorted batches of `items`, computed under inference mode."
-    device, collate = default_device(device), PadCollator(pad_token_id)
-    model.to(device).eval()
+    device, collate = default_device(device), PadCollator(pad_token_id); model.to(device).eval()
     with torch.inference_mode():
         for idx in BucketBatchSampler([len(it['input_ids']) for it in items], bs, shuffle=False):
-            batch = collate([items[i] for i in idx])
-            yield idx, batch, model(**to_device({k: v for k, v in batch.items() if k in _INPUTS}, device), task=task)['logits']
+            batch = collate([items[i] for i in idx]); inputs = {k: v for k, v in batch.items() if k in _INPUTS}
+            yield idx, batch, model(**to_device(inputs, device), task=task)['logits']
 
-# %% ../nbs/07a_evaluation.ipynb #b86fb2c0
+# %% ../nbs/07a_evaluation.ipynb #f037d097
+def _in_order(items:list[dict], token_scores)->tuple[list, list]:
+    "The items and their scores by sentence, the windows of a sentence in order (as `owned_spans` needs them)."
+    order = sorted(range(len(items)), key=lambda j: (items[j]['sent_idx'], max(items[j]['word_ids'], default=-1)))
+    return [items[j] for j in order], [token_scores[j] for j in order]
+
+# %% ../nbs/07a_evaluation.ipynb #9fb246d2
 def _owned_tokens(items:list[dict], token_scores, off:np.ndarray)->tuple[np.ndarray, np.ndarray]:
     "The split-wide word index and score row of every token whose word its item owns."
-    order = sorted(range(len(items)), key=lambda j: (items[j]['sent_idx'], max(items[j]['word_ids'], default=-1)))
-    items, token_scores = [items[j] for j in order], [token_scores[j] for j in order] # windows in sentence order
+    items, token_scores = _in_order(items, token_scores)
     words, rows = [np.zeros(0, np.int64)], [np.zeros((0, np.shape(token_scores[0])[-1]) if items else (0, 0))]
     for it, s, (lo, hi) in zip(items, token_scores, _item_owned(items)):
         w = np.asarray(it['word_ids'], np.int64); keep = (w >= max(lo, 0)) & (w < hi)
         words.append(w[keep] + off[it['sent_idx']]); rows.append(np.asarray(s, np.float32)[:len(w)][keep])
     return np.concatenate(words), np.concatenate(rows)
 
-# %% ../nbs/07a_evaluation.ipynb #e7ebf8d0
+# %% ../nbs/07a_evaluation.ipynb #df1fe923
 def _first(out, g, p): first = g != np.r_[-1, g[:-1]]; out[g[first]] = p[first]
 def _max(out, g, p): m = np.full_like(out, -np.inf); np.maximum.at(m, g, p); out[np.unique(g)] = m[np.unique(g)]
 
@@ -56,13 +59,10 @@ def _mean(out, g, p):
 
 REDUCTIONS = {'first': _first, 'mean': _mean, 'max': _max} # how a word's subtoken rows become one row
 
-# %% ../nbs/07a_evaluation.ipynb #53242c02
-def word_scores(items:list[dict], # encoded items of the sentences, as `Aligner.encode` made them (`word_ids`, `sent_idx`)
-                token_scores, # per item, per-token log-probabilities [T, C]: a list, or an array / tensor padded on the right
-                n_words:list[int], # words of each sentence, indexed by the items' `sent_idx`
-                reduce:str='first', # one of `REDUCTIONS`
-                fill:int=0, # the tag id of a word no token predicted
-               )->list[np.ndarray]: # per sentence, [n_words, C] log-probabilities
+# %% ../nbs/07a_evaluation.ipynb #fd901861
+def word_scores(items:list[dict], token_scores, # encoded items (`word_ids`, `sent_idx`); per item, token log-probabilities [T, C]
+                n_words:list[int], reduce:str='first', # words per sentence, by the items' `sent_idx`; one of `REDUCTIONS`
+                fill:int=0)->list[np.ndarray]: # the tag id of a word no token predicted; per sentence, [n_words, C] log-probabilities
     "Per-word log-probabilities from the per-token ones of the items that own each word."
     if reduce not in REDUCTIONS: raise ValueError(f"reduce must be one of {list(REDUCTIONS)}, not {reduce!r}")
     off = np.r_[0, np.cumsum(n_words)].astype(np.int64)
@@ -71,22 +71,25 @@ def word_scores(items:list[dict], # encoded items of the sentences, as `Aligner.
     REDUCTIONS[reduce](out, g, p)
     return np.split(out, off[1:-1])
 
-# %% ../nbs/07a_evaluation.ipynb #7eeb738d
+# %% ../nbs/07a_evaluation.ipynb #27d4d5a4
 DECODERS = ('viterbi', 'repair', 'drop') # the decoding methods `TagDecoder` knows
 
 class TagDecoder:
     "Word log-probabilities to IOB2 tags: constrained Viterbi, argmax repaired, or argmax read strictly; a CRF's own path."
-    def __init__(self, labels, # the tags in id order: a list of strings or a `LabelVocab`
-                 method:str='viterbi', # one of `DECODERS`
-                 scheme:str='IOB2', # the scheme of `labels`: 'IOB2' or 'BIOES'
-                 crf=None): # a head's `CRF`: decode with its learned transitions, whatever `method`
+    def __init__(self, labels, method:str='viterbi', # the tags in id order (strings or a `LabelVocab`); one of `DECODERS`
+                 scheme:str='IOB2', crf=None): # the scheme of `labels` ('IOB2', 'BIOES'); a head's `CRF`, used whatever `method`
         if method not in DECODERS: raise ValueError(f"decoder must be one of {DECODERS}, not {method!r}")
         self.labels, self.method, self.scheme, self.crf = list(getattr(labels, 'labels', labels)), method, scheme, crf
         self.fill = self.labels.index('O') if 'O' in self.labels else 0 # the tag of a word nothing was predicted for
-        c = allowed_transitions(self.labels, scheme) if method == 'viterbi' and crf is None else None
-        self.scores = None if c is None else [torch.where(m, 0., -torch.inf) for m in (c.start, c.transitions, c.end)]
+        self.scores = _constraint_scores(self.labels, scheme) if method == 'viterbi' and crf is None else None
 
-# %% ../nbs/07a_evaluation.ipynb #72a3a5ff
+# %% ../nbs/07a_evaluation.ipynb #75e47765
+def _constraint_scores(labels:list[str], scheme:str)->list[torch.Tensor]:
+    "Start, transition and end scores of constrained decoding: 0 where `scheme` allows, -inf where it forbids."
+    c = allowed_transitions(labels, scheme)
+    return [torch.where(m, 0., -torch.inf) for m in (c.start, c.transitions, c.end)]
+
+# %% ../nbs/07a_evaluation.ipynb #1f2d9ea1
 def _packed(seqs:list, n_labels:int)->tuple[torch.Tensor, torch.Tensor]:
     "Sentences of word scores as one (B, L, C) float tensor, left-aligned, and its (B, L) mask."
     n = torch.tensor([len(s) for s in seqs], dtype=torch.long)
@@ -94,67 +97,73 @@ def _packed(seqs:list, n_labels:int)->tuple[torch.Tensor, torch.Tensor]:
     for b, s in enumerate(seqs): e[b, :len(s)] = torch.as_tensor(np.asarray(s, np.float32))
     return e, torch.arange(e.shape[1]) < n[:, None]
 
+# %% ../nbs/07a_evaluation.ipynb #27bddaf4
 @patch
-def best_ids(self:TagDecoder, seqs:list)->list[np.ndarray]: # per sentence, [n_words, C] log-probabilities
-    "The tag id of every word of each sentence, as the decoder chooses them."
-    if self.crf is None and self.method != 'viterbi': return [np.asarray(s).reshape(len(s), -1).argmax(-1) for s in seqs]
-    if not seqs: return []
+def _best_paths(self:TagDecoder, seqs:list)->list[np.ndarray]:
+    "The best valid id sequences of a few sentences, in one Viterbi pass: constrained, or the CRF's."
     e, mask = _packed(seqs, len(self.labels))
     if self.crf is None: ids = viterbi(e, mask, *self.scores)[0]
     else: ids = self.crf.best_tags(e.to(self.crf.transitions.device), mask.to(self.crf.transitions.device)).cpu()
     return [r[:len(s)] for r, s in zip(ids.numpy(), seqs)]
 
-# %% ../nbs/07a_evaluation.ipynb #edc6f577
+# %% ../nbs/07a_evaluation.ipynb #bb2737d6
+@patch
+def best_ids(self:TagDecoder, seqs:list)->list[np.ndarray]: # per sentence, [n_words, C] log-probabilities
+    "The tag id of every word of each sentence, as the decoder chooses them."
+    if self.crf is None and self.method != 'viterbi': return [np.asarray(s).reshape(len(s), -1).argmax(-1) for s in seqs]
+    out = [None] * len(seqs)
+    for idx in BucketBatchSampler([len(s) for s in seqs], 256, shuffle=False): # similar lengths together: little padding
+        for i, ids in zip(idx, self._best_paths([seqs[i] for i in idx])): out[i] = ids
+    return out
+
+# %% ../nbs/07a_evaluation.ipynb #61aaba26
 def _iob2_of(found:set, n:int)->list[str]:
     "The IOB2 tags of `n` words holding the entities `found`, (type, start, end)."
     tags = ['O'] * n
     for typ, s, e in found: tags[s:e] = ['B-' + typ] + ['I-' + typ] * (e - s - 1)
     return tags
 
+# %% ../nbs/07a_evaluation.ipynb #e501970d
 @patch
 def tags(self:TagDecoder, ids)->list[str]:
     "The IOB2 tags of one sentence from the ids `best_ids` chose."
     tags = [self.labels[i] for i in ids]
     return _iob2_of(spans(tags, self.scheme), len(tags)) if self.method == 'drop' and self.crf is None else to_iob2(tags)
 
+# %% ../nbs/07a_evaluation.ipynb #67aec7cf
 @patch
 def decode_many(self:TagDecoder, seqs:list)->list[list[str]]:
     "The IOB2 tags of each sentence of word log-probabilities, decoded in one batch."
     return [self.tags(ids) for ids in self.best_ids(seqs)]
 
+# %% ../nbs/07a_evaluation.ipynb #b0284b60
 @patch
 def __call__(self:TagDecoder, word_logprobs:np.ndarray)->list[str]: # [n_words, C] log-probabilities of one sentence
     "The IOB2 tags of one sentence."
     return self.decode_many([word_logprobs])[0]
 
-# %% ../nbs/07a_evaluation.ipynb #8273d6e9
+# %% ../nbs/07a_evaluation.ipynb #e8c9e0bb
 @patch(cls_method=True)
 def for_head(cls:TagDecoder, head, # a `TokenHead`
              method:str='viterbi', scheme:str='IOB2')->TagDecoder:
     "The decoder of a token head: its CRF's learned transitions when it has one, else `method`."
     return cls(head.labels, method, scheme, getattr(head, 'crf', None))
 
-# %% ../nbs/07a_evaluation.ipynb #dabfff9f
+# %% ../nbs/07a_evaluation.ipynb #6fde86a4
 class EntityF1:
     "Strict entity-level scores on words of decoded tags, accumulated batch by batch (a metric for `MetricsCB`)."
     name = 'f1'
-    def __init__(self, aligner:Aligner, # the aligner that encoded `items` (its `vocab` names the tags)
-                 sentences:list, # the gold `Sentence`s, indexed by the items' `sent_idx`
-                 items:list[dict], # the encoded items of the split
-                 decoder:str|TagDecoder='viterbi', # a method of `DECODERS` (with the head's CRF, if any), or a decoder
+    def __init__(self, aligner:Aligner, sentences:list, # the aligner that encoded `items` (its `vocab`: the tags); gold `Sentence`s
+                 items:list[dict], decoder:str|TagDecoder='viterbi', # the split's items; one of `DECODERS` (with a CRF head's CRF), or a decoder
                  reduce:str='first'): # how subtoken scores make a word's: one of `REDUCTIONS`
         self.aligner, self.sentences, self.decoder, self.reduce = aligner, sentences, decoder, reduce
-        self.n_items = np.bincount([it['sent_idx'] for it in items], minlength=len(sentences))
-    def reset(self): self.scorer, self.pending, self.predicted = EntityScorer(), defaultdict(list), {}
+        self.n_items = np.bincount([it['sent_idx'] for it in items], minlength=len(sentences)) # items per sentence
+    def reset(self):
+        from ft_nb.metrics import EntityScorer # seqeval and scikit-learn load for seconds: only where something is scored
+        self.scorer, self.pending, self.predicted = EntityScorer(), defaultdict(list), {}
     def compute(self)->dict: return self.scorer.summary()
 
-# %% ../nbs/07a_evaluation.ipynb #dfee7fe2
-@patch
-def update(self:EntityF1, learn):
-    "Score the batch the Learner just predicted."
-    task = learn.task or next(iter(learn.model.heads))
-    self.update_batch(learn.batch, learn.preds['logits'], learn.model.heads[task])
-
+# %% ../nbs/07a_evaluation.ipynb #549e0556
 @patch
 def _decoder_for(self:EntityF1, head)->TagDecoder:
     "The decoder of `head`'s predictions (a given `TagDecoder` as it is)."
@@ -163,10 +172,19 @@ def _decoder_for(self:EntityF1, head)->TagDecoder:
     if getattr(self, '_dec', None) is None or self._dec.crf is not crf: self._dec = TagDecoder(self.aligner.vocab, self.decoder, crf=crf)
     return self._dec
 
-# %% ../nbs/07a_evaluation.ipynb #277299ea
+# %% ../nbs/07a_evaluation.ipynb #d9011917
 @patch
-def update_batch(self:EntityF1, batch:dict, # a batch of items (`word_ids` and `sent_idx` among them)
-                 logits:torch.Tensor, # (B, T, C) token logits of the batch
+def _score(self:EntityF1, done:list[int], decoder:TagDecoder):
+    "Pool, decode and score the complete sentences `done`."
+    parts = [(it | {'sent_idx': k}, p) for k, s in enumerate(done) for it, p in self.pending.pop(s)]
+    sents = [self.sentences[s] for s in done]
+    rows = word_scores([it for it, _ in parts], [p for _, p in parts], [len(x.words) for x in sents], self.reduce, decoder.fill)
+    tags = decoder.decode_many(rows)
+    self.predicted.update(zip(done, tags)); self.scorer.update([x.tags for x in sents], tags)
+
+# %% ../nbs/07a_evaluation.ipynb #46689db5
+@patch
+def update_batch(self:EntityF1, batch:dict, logits:torch.Tensor, # a batch of items (with `word_ids`, `sent_idx`); its (B, T, C) logits
                  head=None): # the model's head, for its CRF
     "Score the sentences this batch completes."
     logp, done = logits.detach().float().log_softmax(-1).cpu().numpy(), []
@@ -175,22 +193,16 @@ def update_batch(self:EntityF1, batch:dict, # a batch of items (`word_ids` and `
         if len(self.pending[s]) == self.n_items[s]: done.append(s)
     if done: self._score(done, self._decoder_for(head))
 
-# %% ../nbs/07a_evaluation.ipynb #2724b143
+# %% ../nbs/07a_evaluation.ipynb #61fef9ca
 @patch
-def _score(self:EntityF1, done:list[int], decoder:TagDecoder):
-    "Pool, decode and score the complete sentences `done`."
-    items, scores = [], []
-    for k, s in enumerate(done):
-        for it, p in self.pending.pop(s): items.append(it | {'sent_idx': k}); scores.append(p)
-    sents = [self.sentences[s] for s in done]
-    tags = decoder.decode_many(word_scores(items, scores, [len(x.words) for x in sents], self.reduce, decoder.fill))
-    self.predicted.update(zip(done, tags))
-    self.scorer.update([x.tags for x in sents], tags)
+def update(self:EntityF1, learn):
+    "Score the batch the Learner just predicted."
+    self.update_batch(learn.batch, learn.preds['logits'], learn.model.heads[learn.task or next(iter(learn.model.heads))])
 
-# %% ../nbs/07a_evaluation.ipynb #b69e7104
+# %% ../nbs/07a_evaluation.ipynb #3f2c2801
 def evaluate_ner(model, aligner:Aligner, sentences:list, items:list[dict], # the model; the gold sentences and their items
                  bs:int=64, device=None, decoder:str|TagDecoder|None=None, # `None`: the model's `decoder`, else 'viterbi'
-                 reduce:str='first', task:str|None=None)->tuple[EntityScorer, list[list[str]]]:
+                 reduce:str='first', task:str|None=None)->tuple: # an `EntityScorer`, and the predicted tags of each sentence
     "Entity scores of `model` on the encoded `items` of gold `sentences`, and the tags it predicts, per sentence."
     decoder = decoder or getattr(model, 'meta', {}).get('decoder', 'viterbi')
     metric, head = EntityF1(aligner, sentences, items, decoder, reduce), model.heads[task or next(iter(model.heads))]
@@ -198,21 +210,20 @@ def evaluate_ner(model, aligner:Aligner, sentences:list, items:list[dict], # the
     for _, batch, logits in forward_batches(model, items, aligner.tokenizer.pad_token_id, bs, device, task): metric.update_batch(batch, logits, head)
     return metric.scorer, [metric.predicted.get(i, ['O'] * len(s.words)) for i, s in enumerate(sentences)]
 
-# %% ../nbs/07a_evaluation.ipynb #22cfaa4a
-def encode_texts(tokenizer, texts:list[str], # the texts (first segments)
-                 pairs:list[str]|None=None, # second segments, for sentence-pair tasks
-                 max_len:int|None=None, # the most tokens per item; `None`: the tokenizer's `model_max_length`
-                )->list[dict]: # per text, `input_ids` (and `token_type_ids` where the tokenizer makes them)
+# %% ../nbs/07a_evaluation.ipynb #0d000f7e
+def encode_texts(tokenizer, texts:list[str], pairs:list[str]|None=None, # the texts; second segments, for sentence-pair tasks
+                 max_len:int|None=None)->list[dict]: # the most tokens per item (`None`: `model_max_length`); items with `input_ids`
     "Encoded items of texts or text pairs, tokenised in one call and truncated to `max_len`."
     if not len(texts): return []
     enc = tokenizer(list(texts), None if pairs is None else list(pairs), truncation=True, max_length=max_len)
     keys = [k for k in ('input_ids', 'token_type_ids') if k in enc]
     return [{k: enc[k][i] for k in keys} for i in range(len(enc['input_ids']))]
 
-# %% ../nbs/07a_evaluation.ipynb #9403c656
+# %% ../nbs/07a_evaluation.ipynb #416f0f67
 def evaluate_cls(model, tok, items:list[dict], labels:list[str], # the model and its tokenizer; encoded items with `label`
-                 bs:int=64, device=None, task:str|None=None)->ClassificationScorer:
-    "Accuracy, macro-F1 and per-class scores of `model` on encoded `items`."
+                 bs:int=64, device=None, task:str|None=None):
+    "Accuracy, macro-F1 and per-class scores of `model` on encoded `items`: a `ClassificationScorer`."
+    from ft_nb.metrics import ClassificationScorer # as in `EntityF1.reset`: the predictor never loads the scorers
     scorer = ClassificationScorer(labels)
     for _, batch, logits in forward_batches(model, items, tok.pad_token_id, bs, device, task): scorer.update(batch['labels'], logits.argmax(-1).cpu())
     return scorer

@@ -16,43 +16,49 @@ from fastcore.basics import patch
 from .core import default_device
 from .data.align import Aligner
 from .models import TaskModel, load_model, load_tokenizer
-from .metrics import spans
+from .tags import spans
 from .fastlinear import use_fast_linear, pack_linears
 from .evaluation import REDUCTIONS, forward_batches, word_scores, TagDecoder, encode_texts
 
 # %% auto #0
 __all__ = ['WORDS', 'split_words', 'tokenizer_words', 'whitespace_words', 'quantize_int8', 'Predictor']
 
-# %% ../nbs/08_inference.ipynb #5c752832
-_WORD = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]|[\p{L}\p{M}\p{N}_]+(?:['’\-][\p{L}\p{M}\p{N}_]+)*|(?![\s\x1c-\x1f])\X") # \x1c-\x1f: white space to Python's str.split, not to \s
+# %% ../nbs/08_inference.ipynb #117003f0
+_WORD = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]" # one CJK character
+                      r"|[\p{L}\p{M}\p{N}_]+(?:['’\-][\p{L}\p{M}\p{N}_]+)*" # letters, marks, digits, joined by ' or -
+                      r"|(?![\s\x1c-\x1f])\X") # any other character; \x1c-\x1f: white space to Python's str.split, not to \s
 
 def split_words(text:str)->list[tuple[str,int,int]]: # (word, start, end) with `text[start:end] == word`
     "Split `text` into words, keeping their character offsets."
     return [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
 
-# %% ../nbs/08_inference.ipynb #37589c7e
+# %% ../nbs/08_inference.ipynb #fa60d140
+def _token_word_spans(enc, i:int)->list[tuple[int,int]]:
+    "Per word of text `i` of the encoding `enc`: (start of its first token, end of its last)."
+    span = {}
+    for w, (s, e) in zip(enc.word_ids(i), enc['offset_mapping'][i]):
+        if w is not None: span[w] = (span.get(w, (s, e))[0], e)
+    return list(span.values())
+
+def _words_at(text:str, spans:list[tuple[int,int]])->list[tuple[str,int,int]]:
+    "The words of `text` at `spans`, without the white space byte-level BPE offsets may take in before a word."
+    starts = [s + len(text[s:e]) - len(text[s:e].lstrip()) for s, e in spans]
+    return [(text[s:e], s, e) for s, (_, e) in zip(starts, spans) if s < e]
+
+# %% ../nbs/08_inference.ipynb #3bcc7863
 def tokenizer_words(tokenizer, texts:list[str])->list[list[tuple[str,int,int]]]:
     "Words of each text where `tokenizer`'s own pre-tokenizer cuts them, as (word, start, end)."
-    enc, out = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True, verbose=False), [] # no length warning: not for the model
-    for i, text in enumerate(texts):
-        span = {} # word id -> (start of its first token, end of its last)
-        for w, (s, e) in zip(enc.word_ids(i), enc['offset_mapping'][i]):
-            if w is not None: span[w] = (span.get(w, (s, e))[0], e)
-        words = []
-        for s, e in span.values():
-            s += len(text[s:e]) - len(text[s:e].lstrip()) # byte-level BPE offsets may take in the space before
-            if s < e: words.append((text[s:e], s, e))
-        out.append(words)
-    return out
+    enc = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True, verbose=False) # no length warning: not for the model
+    return [_words_at(text, _token_word_spans(enc, i)) for i, text in enumerate(texts)]
 
-# %% ../nbs/08_inference.ipynb #b46ee176
+# %% ../nbs/08_inference.ipynb #819d5411
 _TOKEN = re.compile(r'\S+') # white space as Python's `str.split` sees it
 
 def whitespace_words(text:str)->list[tuple[str,int,int]]: # (word, start, end) with `text[start:end] == word`
     "One word per whitespace-separated token of `text`, keeping their character offsets."
     return [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
 
-# %% ../nbs/08_inference.ipynb #ac61c06a
+# %% ../nbs/08_inference.ipynb #c28056e8
 def quantize_int8(model:nn.Module)->nn.Module:
     "A copy of `model` for CPU inference, its linear layers dynamically quantised to int8."
     model = copy.deepcopy(model).cpu().eval(); use_fast_linear(model, False)
@@ -60,32 +66,41 @@ def quantize_int8(model:nn.Module)->nn.Module:
         warnings.simplefilter('ignore')
         return torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
 
+# %% ../nbs/08_inference.ipynb #e2da6316
 def _check_quantize(quantize, device)->bool:
     if quantize not in (None, 'int8'): raise ValueError(f"quantize must be None or 'int8', not {quantize!r}")
     if quantize and device.type != 'cpu': raise ValueError(f"int8 quantisation runs on the CPU only, not on {device}")
     return bool(quantize)
 
-# %% ../nbs/08_inference.ipynb #a55127ab
+# %% ../nbs/08_inference.ipynb #7d5a77b5
 WORDS = ('conll', 'tokenizer', 'whitespace') # how `Predictor` splits raw text into words
 
+def _check_options(words:str, aggregation:str):
+    if words not in WORDS: raise ValueError(f"words must be one of {WORDS}, not {words!r}")
+    if aggregation not in REDUCTIONS: raise ValueError(f"aggregation must be one of {list(REDUCTIONS)}, not {aggregation!r}")
+
+# %% ../nbs/08_inference.ipynb #e7bb1b0c
 class Predictor:
     "Tag or classify raw texts with a trained `TaskModel`."
     def __init__(self, model:TaskModel, tokenizer, task:str|None=None, # the head to use (`None`: the only one)
-                 max_len:int|None=None, stride:int=32, # window length in tokens and overlap in words, for long texts
-                 batch_size:int=32, aggregation:str='first', # 'first', 'mean' or 'max' over a word's subtokens
-                 device=None, chunk_size:int=2048, # texts encoded at a time: bounds memory
-                 words:str='conll', # one of `WORDS`: CoNLL's rule, where the tokenizer cuts, or at white space
-                 decoder:str|None=None, # one of `DECODERS`; `None`: the model's recorded `decoder`, else 'viterbi'
-                 fast:bool=True, # on the CPU, run linear layers through oneDNN (`use_fast_linear`)
-                 quantize:str|None=None): # 'int8': dynamic int8 linear layers (CPU; faster, slightly different tags)
-        if words not in WORDS: raise ValueError(f"words must be one of {WORDS}, not {words!r}")
-        if aggregation not in REDUCTIONS: raise ValueError(f"aggregation must be one of {list(REDUCTIONS)}, not {aggregation!r}")
+                 max_len:int|None=None, stride:int=32, batch_size:int=32, # window length in tokens, overlap in words, items per batch
+                 aggregation:str='first', device=None, chunk_size:int=2048, # one of `REDUCTIONS`; where to run; texts encoded at a time
+                 words:str='conll', decoder:str|None=None, # one of `WORDS`; one of `DECODERS` (`None`: the model's, else 'viterbi')
+                 fast:bool=True, quantize:str|None=None): # oneDNN linear layers on the CPU; 'int8': int8 linear layers (CPU, tags may differ)
+        _check_options(words, aggregation)
         self.tokenizer, self.device, self.words, self.batch_size, self.chunk_size = tokenizer, default_device(device), words, batch_size, chunk_size
-        self.aggregation, self.aligner, meta = aggregation, Aligner(tokenizer, max_len=max_len, stride=stride), getattr(model, 'meta', {})
+        self.aggregation, self.aligner = aggregation, Aligner(tokenizer, max_len=max_len, stride=stride)
         self._prepare(model, task, fast, quantize)
-        self.decoder = TagDecoder.for_head(self.head, decoder or meta.get('decoder', 'viterbi'), meta.get('scheme', 'IOB2')) if self.head.kind == 'token' else None
+        self.decoder = self._decoder(decoder, getattr(model, 'meta', {}))
 
-# %% ../nbs/08_inference.ipynb #29644717
+# %% ../nbs/08_inference.ipynb #a4470335
+@patch
+def _decoder(self:Predictor, decoder:str|None, meta:dict)->TagDecoder|None:
+    "The `TagDecoder` of a token head (`None` for a sequence head)."
+    if self.head.kind != 'token': return None
+    return TagDecoder.for_head(self.head, decoder or meta.get('decoder', 'viterbi'), meta.get('scheme', 'IOB2'))
+
+# %% ../nbs/08_inference.ipynb #7e2d9d54
 @patch
 def _prepare(self:Predictor, model:TaskModel, task:str|None, fast:bool, quantize:str|None):
     "The model to run (an int8 copy if asked) on the device, with fast linear layers on the CPU, and its head `task`."
@@ -95,7 +110,7 @@ def _prepare(self:Predictor, model:TaskModel, task:str|None, fast:bool, quantize
     use_fast_linear(self.model, fast and self.device.type == 'cpu') # `fast=False` puts back plain `nn.Linear` layers
     pack_linears(self.model)
 
-# %% ../nbs/08_inference.ipynb #bfcaaff8
+# %% ../nbs/08_inference.ipynb #39f8c97b
 @patch
 def _logprobs(self:Predictor, items:list[dict])->list[np.ndarray]:
     "Log-probabilities of each encoded item, [T, C] per token or [C] per sequence, in item order."
@@ -113,7 +128,7 @@ def _word_logprobs(self:Predictor, sentences:list[list[str]])->list[np.ndarray]:
     rows = iter(word_scores(items, self._logprobs(items), [len(s) for s in nonempty], self.aggregation, self.decoder.fill) if items else [])
     return [next(rows) if len(s) else np.zeros((0, len(self.labels)), np.float32) for s in sentences]
 
-# %% ../nbs/08_inference.ipynb #4df170b0
+# %% ../nbs/08_inference.ipynb #76f8d83b
 @patch
 def tag_words(self:Predictor, sentences:list[list[str]])->list[list[tuple[str,float]]]:
     "One (tag, score) per word of each pre-split sentence."
@@ -124,7 +139,7 @@ def tag_words(self:Predictor, sentences:list[list[str]])->list[list[tuple[str,fl
             out.append(list(zip(self.decoder.tags(ids), np.exp(lp[np.arange(len(ids)), ids]).tolist())))
     return out
 
-# %% ../nbs/08_inference.ipynb #36285d4b
+# %% ../nbs/08_inference.ipynb #c108a62e
 def _entities(text:str, words:list[tuple[str,int,int]], tagged:list[tuple[str,float]])->list[dict]:
     "Entities of one text from its words (with offsets) and their (tag, score)."
     tags, scores = [t for t, _ in tagged], [s for _, s in tagged]
@@ -134,13 +149,14 @@ def _entities(text:str, words:list[tuple[str,int,int]], tagged:list[tuple[str,fl
         ents.append(dict(label=typ, start=start, end=end, text=text[start:end], score=float(np.mean(scores[s:e]))))
     return ents
 
-# %% ../nbs/08_inference.ipynb #c3e02a34
+# %% ../nbs/08_inference.ipynb #2d7036d5
 @patch
 def _words(self:Predictor, texts:list[str])->list[list[tuple[str,int,int]]]:
     "The words of each text, with their offsets, as `words` says."
     if self.words == 'tokenizer': return tokenizer_words(self.tokenizer, texts)
     return [(split_words if self.words == 'conll' else whitespace_words)(t) for t in texts]
 
+# %% ../nbs/08_inference.ipynb #8e365b32
 @patch
 def __call__(self:Predictor, texts:list[str])->list:
     "Entities with character offsets for each text (token heads), or label and scores (sequence heads)."
@@ -150,18 +166,18 @@ def __call__(self:Predictor, texts:list[str])->list:
     tagged = self.tag_words([[w for w, *_ in ws] for ws in words])
     return [_entities(t, ws, tg) for t, ws, tg in zip(texts, words, tagged)]
 
-# %% ../nbs/08_inference.ipynb #d3619b49
+# %% ../nbs/08_inference.ipynb #7179080a
 @patch
 def classify(self:Predictor, texts:list[str], pairs:list[str]|None=None)->list[dict]:
     "Label, score and every label's probability for each text (or pair of texts)."
     out = []
     for c in range(0, len(texts), self.chunk_size):
         items = encode_texts(self.tokenizer, texts[c:c + self.chunk_size], pairs and pairs[c:c + self.chunk_size], self.aligner.max_len)
-        for p in map(np.exp, self._logprobs(items)):
-            out.append(dict(label=self.labels[int(p.argmax())], score=float(p.max()), scores=dict(zip(self.labels, p.tolist()))))
+        out += [dict(label=self.labels[int(p.argmax())], score=float(p.max()), scores=dict(zip(self.labels, p.tolist())))
+                for p in map(np.exp, self._logprobs(items))]
     return out
 
-# %% ../nbs/08_inference.ipynb #6fdee7ce
+# %% ../nbs/08_inference.ipynb #f234ee6a
 @patch(cls_method=True)
 def from_folder(cls:Predictor, path:str|Path, **kwargs)->Predictor:
     "A `Predictor` for the model saved in folder `path`; `kwargs` override its settings."

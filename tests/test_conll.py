@@ -222,3 +222,27 @@ def test_conll2003_train_round_trips(tmp_path):
         assert words_tags(back) == words_tags(sents)
         assert (rep2.doc_starts, rep2.entities, rep2.scheme) == (rep.doc_starts, rep.entities, scheme)
     with gzip.open(tmp_path/'train.bioes.txt.gz', 'rt') as f: assert f.readline() == '-DOCSTART-\tO\n'
+
+
+def test_tag_rules_have_one_home():
+    "The tag rules live in ft_nb.tags; the old import paths give the very same objects, not copies."
+    import ft_nb.tags as tags, ft_nb.data.conll as conll, ft_nb.data.core as core, ft_nb.metrics as metrics, ft_nb.crf as crf
+    for mod, names in [(conll, ['tag_problem', 'to_iob2', 'to_bioes', 'detect_scheme']), (metrics, ['spans']),
+                       (crf, ['allowed_transitions', 'Constraints'])]:
+        for name in names: assert getattr(mod, name) is getattr(tags, name), (mod.__name__, name)
+    assert conll.SCHEME_PREFIXES is tags.SCHEMES and conll.text_lines is core.text_lines
+    assert core.sorted_labels(['U-PER', 'S-PER', 'B-PER', 'O']) == ['O', 'B-PER', 'S-PER', 'U-PER'] # no BILOU letters listed
+
+
+def test_gzip_conll_through_a_fifo(tmp_path):
+    "A gzip CoNLL file read from a FIFO: the sniffed magic bytes are not lost."
+    import gzip, os, threading
+    if not hasattr(os, 'mkfifo'): pytest.skip('no FIFOs')
+    data = gzip.compress(''.join(f'w{i} {"B-PER" if i % 7 == 0 else "O"}\n' + ('\n' if i % 10 == 9 else '') for i in range(1000)).encode())
+    fifo = tmp_path/'train.conll'; os.mkfifo(fifo)
+    def write():
+        with open(fifo, 'wb') as f: f.write(data)
+    t = threading.Thread(target=write); t.start()
+    try: sents, rep = read_conll(fifo)
+    finally: t.join()
+    assert (rep.sentences, rep.tokens, rep.entities['PER']) == (100, 1000, 143)

@@ -178,3 +178,21 @@ def test_plots_and_text(tmp_path):
     assert 'micro avg' in format_report(sc.compute())
     h = highlight(['Peter', 'Blackburn'], ['B-PER', 'I-PER'], ['B-ORG', 'O'])
     assert repr(h) == 'gold: [Peter Blackburn]PER\npred: [Peter]ORG Blackburn' and '<mark' in h._repr_html_()
+
+
+def test_metrics_imports_no_tables_or_plots():
+    "Importing ft_nb.metrics loads neither pandas nor matplotlib (nor scikit-learn, through seqeval): only the functions that need them do."
+    import os, subprocess, sys
+    from pathlib import Path
+    code = "import sys, ft_nb.metrics; print(sorted(m for m in ('pandas', 'matplotlib', 'sklearn') if m in sys.modules))"
+    env = os.environ | {'PYTHONPATH': str(Path(__file__).parent.parent)}
+    assert subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env).stdout.strip() == '[]'
+
+
+@given(st.lists(st.sampled_from(['O'] + [f'{p}-{t}' for p in 'BIES' for t in ('PER', 'ORG')]), max_size=15))
+@settings(max_examples=300, deadline=None)
+def test_lenient_counts_are_conllevals(tags):
+    "The scorer's lenient entities are seqeval's `get_entities` (conlleval), on any sequence."
+    from seqeval.metrics.sequence_labeling import get_entities
+    from ft_nb.tags import lenient_spans
+    assert lenient_spans(tags) == {(t, s, e + 1) for t, s, e in get_entities(tags)}

@@ -98,13 +98,12 @@ class ConllReader:
                  tag_col:int|None=-1, # the column holding the tag (negative counts from the end); `None` for unlabelled text
                  sep:str|None=None, # '\t' or ' ' (runs of whitespace); `None`: tab if the first data line has one
                  scheme:str|None=None, # 'IOB1', 'IOB2' or 'BIOES' (alias 'IOBES'); `None` to detect it
-                 to:str='IOB2', # the scheme of the returned tags: 'IOB2' or 'BIOES'
+                 to:str='IOB2', # the scheme of the returned tags: 'IOB2' or 'BIOES' (alias 'IOBES')
                  type_map:dict[str,str]|None=None, # rename entity types; a type mapped to 'O' is dropped
                  lang_prefix:bool=False, # strip a language prefix such as `en:` from every word (WikiANN)
                 ):
-        scheme = None if scheme is None else scheme_name(scheme)
-        if to not in ('IOB2', 'BIOES') or sep not in (None, '\t', ' '):
-            raise ValueError(f"to must be 'IOB2' or 'BIOES' and sep None, '\\t' or ' ', not {to!r}, {sep!r}")
+        scheme, to = None if scheme is None else scheme_name(scheme), scheme_name(to, ('IOB2', 'BIOES'))
+        if sep not in (None, '\t', ' '): raise ValueError(f"sep must be None, '\\t' or ' ', not {sep!r}")
         store_attr()
 
 # %% ../../nbs/02a_data.conll.ipynb #c8e34706
@@ -250,13 +249,13 @@ def _conll_lines(s:Sentence, sep:str, scheme:str)->list[str]:
 # %% ../../nbs/02a_data.conll.ipynb #418ae4bd
 def write_conll(sentences:list[Sentence], # the sentences to write
                 path:str|Path, # the file to write; gzip-compressed if it ends in '.gz'
-                scheme:str='IOB2', # the scheme of the written tags: 'IOB2' or 'BIOES'
+                scheme:str='IOB2', # the scheme of the written tags: 'IOB2' or 'BIOES' (alias 'IOBES')
                 sep:str='\t', # the column separator: '\t' or ' '
                 doc_starts:list[int]=(), # indices of sentences that start a document (`ReadReport.doc_starts`)
                ):
     "Write `sentences` as a CoNLL file, one word and its tag per line, that `read_conll` reads back equal."
-    if scheme not in ('IOB2', 'BIOES') or sep not in ('\t', ' '):
-        raise ValueError(f"scheme must be IOB2 or BIOES and sep a tab or a space, not {scheme!r}, {sep!r}")
+    scheme = scheme_name(scheme, ('IOB2', 'BIOES'))
+    if sep not in ('\t', ' '): raise ValueError(f"sep must be a tab or a space, not {sep!r}")
     starts = set(doc_starts)
     with (gzip.open if str(path).endswith('.gz') else open)(path, 'wt', encoding='utf-8', newline='\n') as f:
         for i, s in enumerate(sentences):
