@@ -97,7 +97,7 @@ def test_classification_train_eval_predict(work):
     pr = run('ft-nb', 'predict', '--model', str(out), input='great fun\n')
     assert pr.returncode == 0 and json.loads(pr.stdout)['label'] in ('pos', 'neg')
 
-def test_multilabel_train_eval(work):
+def test_multilabel_train_eval_predict(work):
     "A task added by one module is a choice of `--task`, trained, saved and scored like the others."
     rows = [('the team won the match', ['sport']), ('parliament passed the budget', ['politics']),
             ('the minister opened the stadium', ['politics', 'sport']), ('rain is expected', [])] * 4
@@ -109,6 +109,10 @@ def test_multilabel_train_eval(work):
     assert 'micro-F1' in res.stdout and json.loads((out/'ft_nb.json').read_text())['meta']['task'] == 'multilabel'
     ev = ft_nb('eval', '--model', str(out), '--data', str(work/'ml.jsonl'), '--json')
     assert ev.returncode == 0 and json.loads(ev.stdout)['micro_f1'] == json.loads((out/'metrics.json').read_text())['valid']['micro_f1']
+    pr = run('ft-nb', 'predict', '--model', str(out), input='the team won\nrain\n')
+    assert pr.returncode == 0, pr.stderr[-2000:]
+    outs = [json.loads(l) for l in pr.stdout.splitlines()]
+    assert [o['text'] for o in outs] == ['the team won', 'rain'] and all(set(o['labels']) <= {'sport', 'politics'} for o in outs)
 
 def test_help_and_version():
     res = ft_nb('--help')

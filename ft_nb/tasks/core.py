@@ -100,12 +100,12 @@ def get_task(name:str, # a task's name, e.g. 'ner' or 'classify' (alias 'cls')
         raise TypeError(f"ft_nb.tasks.{name}: its task lacks {', '.join(missing)}")
     return module.TASK
 
-# %% ../../nbs/08a_tasks.core.ipynb #5f4fd24a
-def saved_task(model, # a `TaskModel` from `load_model`, with its `meta`
-               tokenizer=None)->Task:
+# %% ../../nbs/08a_tasks.core.ipynb #848ca0b0
+def saved_task(model, # a `TaskModel`, with the `meta` that `load_model` gives it
+               tokenizer=None, head=None)->Task: # the model's tokenizer; the head of interest (`None`: the first)
     "The task `model` was trained for, with the settings it was trained with."
     from ft_nb.config import config_from
-    meta, kind = model.meta, next(iter(model.heads.values())).kind
+    meta, kind = getattr(model, 'meta', None) or {}, (head or next(iter(model.heads.values()))).kind
     cfg = config_from(meta.get('config', {}))
     if meta.get('max_len'): cfg.max_len = meta['max_len']
     return get_task(meta.get('task') or {'token': 'ner', 'sequence': 'classify'}[kind])(cfg, tokenizer)
