@@ -16,7 +16,7 @@ from .config import TrainConfig, read_config
 from .tasks.core import ALIASES, task_names
 
 # %% auto #0
-__all__ = ['FLAG_ALIASES', 'WORDS', 'REDUCTIONS', 'flag_options', 'train_config', 'parser', 'main']
+__all__ = ['FLAG_ALIASES', 'flag_options', 'train_config', 'parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #5219f2c2
 def _kind(tp)->tuple:
@@ -71,17 +71,17 @@ def _eval_args(p:argparse.ArgumentParser):
     p.add_argument('--ignore-unknown', action='store_true',
                    help="score examples whose gold label the model does not know (counted) instead of stopping")
 
-# %% ../nbs/11_cli.ipynb #704a4393
-WORDS = ('conll', 'tokenizer', 'whitespace') # `ft_nb.inference.WORDS`, spelled out here: importing it loads torch
-REDUCTIONS = ('first', 'mean', 'max') # `ft_nb.evaluation.REDUCTIONS`, likewise
+# %% ../nbs/11_cli.ipynb #38efc625
+_WORDS = ('conll', 'tokenizer', 'whitespace') # `ft_nb.inference.WORDS`, spelled out here: importing it loads torch
+_REDUCTIONS = ('first', 'mean', 'max') # `ft_nb.evaluation.REDUCTIONS`, likewise
 
-# %% ../nbs/11_cli.ipynb #0e33ab07
+# %% ../nbs/11_cli.ipynb #78a6ed7a
 def _predict_args(p:argparse.ArgumentParser):
     p.add_argument('--model', required=True, help="a folder written by ft-nb train")
     p.add_argument('--input', default='-', help="a text file (plain or gzip), one text per line, or - for standard input (default)")
     p.add_argument('--bs', type=int, default=32, help="batch size (default 32)")
-    p.add_argument('--aggregation', choices=REDUCTIONS, default='first', help="how subword predictions make a word's (default first)")
-    p.add_argument('--words', choices=WORDS, default='conll', help="split text into words by CoNLL's rule (default), where the model's "
+    p.add_argument('--aggregation', choices=_REDUCTIONS, default='first', help="how subword predictions make a word's (default first)")
+    p.add_argument('--words', choices=_WORDS, default='conll', help="split text into words by CoNLL's rule (default), where the model's "
                    "tokenizer cuts (as transformers' pipeline does), or at white space (one word per whitespace-separated token)")
     p.add_argument('--decoder', '--decode', choices=_kind(get_type_hints(TrainConfig)['decoder'])[1], default=None,
                    help="NER: how word scores become tags (default: the decoder the model was trained with)")
