@@ -16,9 +16,9 @@ from .core import default_device
 from .data.align import Aligner
 from .data.words import split_words, tokenizer_words, whitespace_words
 from .models import TaskModel, load_model, load_tokenizer
-from .tags import spans
 from .fastlinear import use_fast_linear, pack_linears
 from .evaluation import REDUCTIONS, forward_batches, word_scores, TagDecoder, encode_texts
+from .tasks.core import saved_task
 
 # %% auto #0
 __all__ = ['WORDS', 'quantize_int8', 'Predictor']
@@ -68,20 +68,21 @@ def _decoder(self:Predictor, decoder:str|None, meta:dict)->TagDecoder|None:
 # %% ../nbs/08_inference.ipynb #7e2d9d54
 @patch
 def _prepare(self:Predictor, model:TaskModel, task:str|None, fast:bool, quantize:str|None):
-    "The model to run (an int8 copy if asked) on the device, with fast linear layers on the CPU, and its head `task`."
+    "The model to run (an int8 copy if asked) on the device, with fast linear layers on the CPU, its head `task` and that head's task."
     self.model = (quantize_int8(model) if _check_quantize(quantize, self.device) else model).eval().to(self.device)
     self.task = task or next(iter(self.model.heads))
     self.head = self.model.heads[self.task]; self.labels = self.head.labels
+    self.model_task = saved_task(model, self.tokenizer, self.head) # turns outputs into what users get (`ft_nb.tasks`)
     use_fast_linear(self.model, fast and self.device.type == 'cpu') # `fast=False` puts back plain `nn.Linear` layers
     pack_linears(self.model)
 
 # %% ../nbs/08_inference.ipynb #39f8c97b
 @patch
 def _logprobs(self:Predictor, items:list[dict])->list[np.ndarray]:
-    "Log-probabilities of each encoded item, [T, C] per token or [C] per sequence, in item order."
+    "Log-probabilities of each encoded item, [T, C] per token or [C] per sequence (the head's: a sigmoid per class for multi-label), in item order."
     out = [None] * len(items)
     for idx, _, logits in forward_batches(self.model, items, self.tokenizer.pad_token_id, self.batch_size, self.device, self.task):
-        lp = logits.float().log_softmax(-1).cpu().numpy()
+        lp = (logits.float().log_softmax(-1) if self.head.kind == 'token' else self.head.probs(logits).log()).cpu().numpy()
         for j, i in enumerate(idx): out[i] = lp[j, :len(items[i]['input_ids'])] if lp.ndim == 3 else lp[j]
     return out
 
@@ -104,16 +105,6 @@ def tag_words(self:Predictor, sentences:list[list[str]])->list[list[tuple[str,fl
             out.append(list(zip(self.decoder.tags(ids), np.exp(lp[np.arange(len(ids)), ids]).tolist())))
     return out
 
-# %% ../nbs/08_inference.ipynb #c108a62e
-def _entities(text:str, words:list[tuple[str,int,int]], tagged:list[tuple[str,float]])->list[dict]:
-    "Entities of one text from its words (with offsets) and their (tag, score)."
-    tags, scores = [t for t, _ in tagged], [s for _, s in tagged]
-    ents = []
-    for typ, s, e in sorted(spans(tags), key=lambda x: x[1]):
-        start, end = words[s][1], words[e - 1][2]
-        ents.append(dict(label=typ, start=start, end=end, text=text[start:end], score=float(np.mean(scores[s:e]))))
-    return ents
-
 # %% ../nbs/08_inference.ipynb #2d7036d5
 @patch
 def _words(self:Predictor, texts:list[str])->list[list[tuple[str,int,int]]]:
@@ -124,22 +115,21 @@ def _words(self:Predictor, texts:list[str])->list[list[tuple[str,int,int]]]:
 # %% ../nbs/08_inference.ipynb #8e365b32
 @patch
 def __call__(self:Predictor, texts:list[str])->list:
-    "Entities with character offsets for each text (token heads), or label and scores (sequence heads)."
+    "Entities with character offsets for each text (token heads), or what the model's task makes of its class probabilities."
     if isinstance(texts, str): raise TypeError("pass a list of texts, e.g. predictor([text])")
     if self.head.kind == 'sequence': return self.classify(texts)
     words = self._words(texts)
     tagged = self.tag_words([[w for w, *_ in ws] for ws in words])
-    return [_entities(t, ws, tg) for t, ws, tg in zip(texts, words, tagged)]
+    return [self.model_task.decode(t, ws, tg) for t, ws, tg in zip(texts, words, tagged)]
 
 # %% ../nbs/08_inference.ipynb #7179080a
 @patch
 def classify(self:Predictor, texts:list[str], pairs:list[str]|None=None)->list[dict]:
-    "Label, score and every label's probability for each text (or pair of texts)."
+    "The model's task's result for each text (or pair of texts): label, score and every label's probability, or a label set."
     out = []
     for c in range(0, len(texts), self.chunk_size):
         items = encode_texts(self.tokenizer, texts[c:c + self.chunk_size], pairs and pairs[c:c + self.chunk_size], self.aligner.max_len)
-        out += [dict(label=self.labels[int(p.argmax())], score=float(p.max()), scores=dict(zip(self.labels, p.tolist())))
-                for p in map(np.exp, self._logprobs(items))]
+        out += [self.model_task.decode(p, self.labels) for p in map(np.exp, self._logprobs(items))]
     return out
 
 # %% ../nbs/08_inference.ipynb #f234ee6a

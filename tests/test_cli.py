@@ -97,10 +97,30 @@ def test_classification_train_eval_predict(work):
     pr = run('ft-nb', 'predict', '--model', str(out), input='great fun\n')
     assert pr.returncode == 0 and json.loads(pr.stdout)['label'] in ('pos', 'neg')
 
+def test_multilabel_train_eval_predict(work):
+    "A task added by one module is a choice of `--task`, trained, saved and scored like the others."
+    rows = [('the team won the match', ['sport']), ('parliament passed the budget', ['politics']),
+            ('the minister opened the stadium', ['politics', 'sport']), ('rain is expected', [])] * 4
+    (work/'ml.jsonl').write_text(''.join(json.dumps({'text': t, 'label': l}) + '\n' for t, l in rows))
+    out = work/'ml-model'
+    res = ft_nb('train', '--task', 'multilabel', '--train', str(work/'ml.jsonl'), '--valid', str(work/'ml.jsonl'), '--model', str(work/'tiny'),
+                '--epochs', '1', '--bs', '4', '--out', str(out))
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert 'micro-F1' in res.stdout and json.loads((out/'ft_nb.json').read_text())['meta']['task'] == 'multilabel'
+    ev = ft_nb('eval', '--model', str(out), '--data', str(work/'ml.jsonl'), '--json')
+    assert ev.returncode == 0 and json.loads(ev.stdout)['micro_f1'] == json.loads((out/'metrics.json').read_text())['valid']['micro_f1']
+    pr = run('ft-nb', 'predict', '--model', str(out), input='the team won\nrain\n')
+    assert pr.returncode == 0, pr.stderr[-2000:]
+    outs = [json.loads(l) for l in pr.stdout.splitlines()]
+    assert [o['text'] for o in outs] == ['the team won', 'rain'] and all(set(o['labels']) <= {'sport', 'politics'} for o in outs)
+
 def test_help_and_version():
     res = ft_nb('--help')
     assert res.returncode == 0 and 'examples:' in res.stdout and 'ft-nb train --train' in res.stdout
-    assert all(f in ft_nb('train', '--help').stdout for f in ('--max-len MAX_LEN', '--crf', '--config FILE', '--resume RESUME'))
+    train_help = ft_nb('train', '--help').stdout
+    assert all(f in train_help for f in ('--max-len MAX_LEN', '--crf', '--config FILE', '--resume RESUME'))
+    assert '--task {classify,multilabel,ner,cls}' in train_help # the task modules found
+    assert 'epochs without a better validation score' in ' '.join(train_help.split()) # help from TrainConfig's docments
     assert ft_nb('--version').stdout.startswith('ft-nb ')
 
 def test_usage_errors_exit_2():
