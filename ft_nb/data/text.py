@@ -113,7 +113,9 @@ def _csv_rows(path, delimiter:str)->list[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(text, newline=''), delimiter=delimiter, quoting=csv.QUOTE_NONE if delimiter == '\t' else csv.QUOTE_MINIMAL)
     with _field_limit(len(text) + 1):
         try:
-            for row in reader: rows, start = rows + [(start, row)] if row else rows, reader.line_num + 1
+            for row in reader:
+                if row: rows.append((start, row))
+                start = reader.line_num + 1 # the line the next row starts on
         except csv.Error as e: raise DataError(f"{path}:{start}: {e}: expected CSV rows") from None
     return rows
 
@@ -189,9 +191,10 @@ def read_text(path:str|Path, # a .csv, .tsv, .tab, .json, .jsonl or .ndjson file
               **kwargs, # passed to `read_table` or `read_json`
              )->TextData:
     "Read `Example`s from a table or JSON file, by its suffix."
-    suffix = _suffix(check_input(path))
+    suffix = _suffix(path)
     if suffix in ('.csv', '.tsv', '.tab'): return read_table(path, label_sep=label_sep, **kwargs)
     if suffix in ('.json', '.jsonl', '.ndjson'): return read_json(path, label_sep=label_sep, **kwargs)
+    check_input(path) # a folder or a missing file is that, whatever its name, before it is an unknown format
     raise DataError(f"{path}: unknown format {suffix!r}; use a .csv, .tsv, .json or .jsonl file, or `read_parallel` for text + label files")
 
 # %% ../../nbs/02b_data.text.ipynb #ab19f1f2
