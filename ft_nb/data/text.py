@@ -124,6 +124,8 @@ def _table_rows(path, delimiter, cols, label_sep=None):
     "Yield an `Example` or a `DataError` for each row of a CSV/TSV file."
     (first, header), *rows = _csv_rows(path, delimiter) or [(1, [])] # `read_utf8` refused a blank file: there is a header
     check_columns(path, header, *cols)
+    if twice := next((c for c in cols if c is not None and header.count(c) > 1), None):
+        raise DataError(f"{path}:{first}: column {twice!r} appears {header.count(twice)} times in the header: expected one")
     if not rows: raise DataError(f"{path}:{first}: no rows after the header: expected one row per example")
     for n, row in rows:
         if len(row) != len(header): yield DataError(f"{path}:{n}: {len(row)} fields, but the header has {len(header)}: {header}")
@@ -144,9 +146,11 @@ def read_table(path:str|Path, # a CSV or TSV file whose first line names the col
     return collect(_table_rows(path, delimiter, (text_col, label_col, pair_col), label_sep), str(path), on_error)
 
 # %% ../../nbs/02b_data.text.ipynb #0f373e13
+def _no_constant(name): raise ValueError(f"{name} is not a JSON value")
+
 def _loads(text:str, path, line:int=1): # `line`: the file's line where `text` starts
     "The JSON value in `text`, or the `DataError` saying why there is none."
-    try: return json.loads(text)
+    try: return json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as e: return DataError(f"{path}:{line + e.lineno - 1}: not valid JSON: {e.msg}")
     except (RecursionError, ValueError) as e: return DataError(f"{path}:{line}: not usable JSON ({e})")
 
