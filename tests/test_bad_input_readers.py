@@ -1,6 +1,6 @@
 """Bad input files at the reader level (issue 16): each case ends in a `DataError` whose one-line message names the file (and the line,
 where the fault has one) and says what was expected, and reading writes nothing anywhere."""
-import gzip, os, socket, threading, warnings
+import gzip, io, os, socket, threading, warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +53,12 @@ def unreadable_proc_file(tmp):
 def deny_access(): return mock.patch('os.access', return_value=False) # what a non-root user without read permission meets
 def deny_open(): return mock.patch('io.open', side_effect=PermissionError(13, 'Permission denied')) # a /sys file only root may write
 
+def stdin_of(data:bytes|None): # `None`: a process started with standard input closed (`<&-`)
+    "A `patch` that gives the reader `data` as standard input."
+    return lambda: mock.patch('sys.stdin', None if data is None else io.TextIOWrapper(io.BytesIO(data)))
+STDIN = lambda t: '-'
+NAMED_STDIN = lambda t: '<stdin>'
+
 GOOD_CONLL = b'EU B-ORG\nrejects O\n\nPeter B-PER\n'
 GZ = gzip.compress(b'EU B-ORG\nrejects O\n\n' * 300)
 CSV_GZ = gzip.compress(b'text,label\n' + b'a good film,1\n' * 300)
@@ -85,6 +91,11 @@ CASES = [
     Case('split-folder-is-file', read_split, file('umsab', 'x'), 'a file: expected a readable folder'),
     Case('split-file-missing', read_split, lambda t: (a_folder('umsab')(t), 'dev'), 'no such file: expected a readable file',
          fault=lambda t: t/'umsab'/'dev_text.txt'),
+    Case('stdin-closed', conll, STDIN, 'standard input is closed', fault=NAMED_STDIN, patch=stdin_of(None)),
+    Case('stdin-missing-column', conll, STDIN, 'expected 2 columns like line 1, found 1', line=2, fault=NAMED_STDIN,
+         patch=stdin_of(b'EU B-ORG\nrejects\n')),
+    Case('stdin-not-utf8', lines, STDIN, 'byte 0xe9 at byte offset 3 is not UTF-8', line=1, fault=NAMED_STDIN, patch=stdin_of(b'caf\xe9\n')),
+    Case('stdin-gzip-cut', lines, STDIN, 'corrupt gzip data', fault=NAMED_STDIN, patch=stdin_of(GZ[:40])),
     # Bytes that are not UTF-8 text, wherever they are.
     Case('conll-nul-byte', conll, file('train.txt', b'EU B-ORG\nrej\0ects O\n'), 'NUL byte at byte offset 12', line=2),
     Case('conll-utf16-with-bom', conll, file('train.txt', '\ufeffEU B-ORG\n'.encode('utf-16-le')), 'this looks like a binary (or UTF-16)', line=1),

@@ -16,8 +16,8 @@ from ..core import IGNORE_INDEX
 from ..tags import label_sort_key
 
 # %% auto #0
-__all__ = ['GZIP_MAGIC', 'DataError', 'check_input', 'open_bytes', 'text_lines', 'Sentence', 'Example', 'sorted_labels',
-           'LabelVocab', 'load_vocab', 'vocab_from_config']
+__all__ = ['GZIP_MAGIC', 'DataError', 'input_name', 'check_input', 'open_bytes', 'text_lines', 'Sentence', 'Example',
+           'sorted_labels', 'LabelVocab', 'load_vocab', 'vocab_from_config']
 
 # %% ../../nbs/02_data.core.ipynb #ced1af1a
 class DataError(ValueError):
@@ -41,12 +41,19 @@ def _os_problem(e:Exception)->str:
     if isinstance(e, IsADirectoryError): return 'a folder'
     return f"cannot be read ({getattr(e, 'strerror', None) or e})"
 
+# %% ../../nbs/02_data.core.ipynb #5b1737ca
+def input_name(path:str|Path)->str|Path: # a path, or '-' for standard input
+    "How messages name the input `path`."
+    return '<stdin>' if str(path) == '-' else path
+
 # %% ../../nbs/02_data.core.ipynb #5264a7f2
 def check_input(path:str|Path, # a file to read (a pipe or a terminal also do), or '-' for standard input
                 folder:bool=False, # expect a folder instead of a file
                )->str|Path:
     "`path`, checked to be a readable file (or folder): else a `DataError` saying what is wrong and what was expected."
-    if str(path) == '-' and not folder: return path
+    if str(path) == '-' and not folder:
+        if sys.stdin is None: raise DataError(f"{input_name(path)}: standard input is closed: expected text on it, or a file instead of '-'")
+        return path
     want = 'expected a readable folder' if folder else "expected a readable file ('-' for standard input)"
     try: kind = _file_kind(os.stat(path).st_mode)
     except (OSError, ValueError) as e: raise DataError(f"{path}: {_os_problem(e)}: {want}") from None
@@ -73,20 +80,21 @@ def _read_error(path, e:Exception)->DataError:
     return DataError(f"{path}: {_os_problem(e)}: expected a readable file")
 
 def _open(path): # a path that `check_input` accepts
-    try: return io.open(check_input(path), 'rb') # `io.open`, not `open`, which IPython replaces
+    if str(check_input(path)) == '-': return sys.stdin.buffer
+    try: return io.open(path, 'rb') # `io.open`, not `open`, which IPython replaces
     except OSError as e: raise _read_error(path, e) from None
 
 # %% ../../nbs/02_data.core.ipynb #8e9e78a1
 @contextmanager
 def open_bytes(path:str|Path): # a plain or gzip-compressed file; '-' for standard input
     "`path` opened for reading bytes, decompressed on the fly when it starts with the gzip magic number."
-    raw = sys.stdin.buffer if str(path) == '-' else _open(path)
+    raw = _open(path)
     try:
         head = raw.read(2)
         with io.BufferedReader(_Replay(head, raw)) as f: yield gzip.GzipFile(fileobj=f, mode='rb') if head == GZIP_MAGIC else f
-    except (OSError, EOFError, zlib.error) as e: raise _read_error('<stdin>' if str(path) == '-' else path, e) from None
+    except (OSError, EOFError, zlib.error) as e: raise _read_error(input_name(path), e) from None
     finally:
-        if raw is not sys.stdin.buffer: raw.close()
+        if str(path) != '-': raw.close() # standard input belongs to the process
 
 # %% ../../nbs/02_data.core.ipynb #10ebfe4b
 def _binary(path, n, raw, offset):
@@ -117,7 +125,7 @@ def _not_utf8(path, n, raw, offset, err):
 # %% ../../nbs/02_data.core.ipynb #bd9f35e5
 def text_lines(path:str|Path): # a UTF-8 text file, plain or gzip; '-' for standard input
     "Yield `(line_number, text)` for each line of `path`, without its line ending."
-    name = '<stdin>' if str(path) == '-' else path
+    name = input_name(path)
     with open_bytes(path) as f:
         offset = 0
         for n, raw in enumerate(_gzip_lines(f, name) if isinstance(f, gzip.GzipFile) else _not_binary(f, name), 1):
