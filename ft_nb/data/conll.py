@@ -13,7 +13,7 @@ from itertools import chain
 from pathlib import Path
 from fastcore.basics import patch, store_attr
 from fastcore.meta import delegates
-from .core import Sentence
+from .core import Sentence, input_name
 
 # %% auto #0
 __all__ = ['CORPUS_FORMATS', 'map_types', 'ReadReport', 'Layout', 'sniff_layout', 'ConllReader', 'read_conll', 'write_conll',
@@ -155,8 +155,9 @@ def sentences(self:ConllReader, path:str|Path, # the file to read
               report:ReadReport|None=None, # filled in while reading: lines, documents, skipped lines
              ):
     "Yield the sentences of `path` one at a time, tags checked but not converted."
-    report = ReadReport(str(path)) if report is None else report
+    report = ReadReport(str(input_name(path))) if report is None else report
     lay, lines = sniff_layout(text_lines(path), self.sep)
+    path = input_name(path) # from here on, the name that messages use ('<stdin>' for '-')
     if lay is not None: self._check_layout(lay, f"{path}:{lay.line}")
     words, tags, first, tag_ok, n = [], [], 0, set(), 0
     for n, text in lines:
@@ -217,10 +218,10 @@ def _convert(self:ConllReader, sents:list[Sentence], report:ReadReport):
 def read(self:ConllReader, path:str|Path, # a CoNLL file, plain or gzip
         )->tuple[list[Sentence], ReadReport]:
     "All the sentences of `path`, with tags in `self.to`, and the report of what was read."
-    report = ReadReport(str(path))
+    report = ReadReport(str(input_name(path)))
     sents = list(self.sentences(path, report))
     if not sents:
-        raise DataError(f"{path}:{max(report.lines, 1)}: empty file: no sentences in {report.lines} lines, expected lines such as `EU B-ORG`")
+        raise DataError(f"{report.path}:{max(report.lines, 1)}: empty file: no sentences in {report.lines} lines, expected lines such as `EU B-ORG`")
     if self.tag_col is not None: self._convert(sents, report)
     return sents, report
 

@@ -6,7 +6,7 @@ Docs: https://ft-nb.github.io/ft-nb/data.core.html.md"""
 
 # %% ../../nbs/02_data.core.ipynb #867f6f21
 from __future__ import annotations
-import gzip, io, json, sys, zlib
+import gzip, io, json, os, stat, sys, zlib
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,12 +16,50 @@ from ..core import IGNORE_INDEX
 from ..tags import label_sort_key
 
 # %% auto #0
-__all__ = ['GZIP_MAGIC', 'DataError', 'open_bytes', 'text_lines', 'Sentence', 'Example', 'sorted_labels', 'LabelVocab',
-           'load_vocab', 'vocab_from_config']
+__all__ = ['GZIP_MAGIC', 'DataError', 'input_name', 'check_input', 'open_bytes', 'text_lines', 'Sentence', 'Example',
+           'sorted_labels', 'LabelVocab', 'load_vocab', 'vocab_from_config']
 
 # %% ../../nbs/02_data.core.ipynb #ced1af1a
 class DataError(ValueError):
     "A problem in input data; the message starts with the `file:line` (or row) at fault and says what was expected."
+
+# %% ../../nbs/02_data.core.ipynb #aca4b1c5
+def _file_kind(mode:int)->str: # `os.stat(path).st_mode`
+    "What kind of thing a path is, in words."
+    kinds = ((stat.S_ISREG, 'a file'), (stat.S_ISDIR, 'a folder'), (stat.S_ISFIFO, 'a pipe'), (stat.S_ISCHR, 'a character device'),
+             (stat.S_ISBLK, 'a block device'), (stat.S_ISSOCK, 'a socket'))
+    return next((kind for is_kind, kind in kinds if is_kind(mode)), 'not a file')
+
+_READABLE = ('a file', 'a pipe', 'a character device') # what the line reader can read, each once from start to end
+
+# %% ../../nbs/02_data.core.ipynb #7d7f82df
+def _os_problem(e:Exception)->str:
+    "What an error from `os.stat` or `open` means for a path to read."
+    if isinstance(e, FileNotFoundError): return 'no such file'
+    if isinstance(e, NotADirectoryError): return 'a part of the path is a file, not a folder'
+    if isinstance(e, PermissionError): return 'no permission to read it'
+    if isinstance(e, IsADirectoryError): return 'a folder'
+    return f"cannot be read ({getattr(e, 'strerror', None) or e})"
+
+# %% ../../nbs/02_data.core.ipynb #5b1737ca
+def input_name(path:str|Path)->str|Path: # a path, or '-' for standard input
+    "How messages name the input `path`."
+    return '<stdin>' if str(path) == '-' else path
+
+# %% ../../nbs/02_data.core.ipynb #5264a7f2
+def check_input(path:str|Path, # a file to read (a pipe or a terminal also do), or '-' for standard input
+                folder:bool=False, # expect a folder instead of a file
+               )->str|Path:
+    "`path`, checked to be a readable file (or folder): else a `DataError` saying what is wrong and what was expected."
+    if str(path) == '-' and not folder:
+        if sys.stdin is None: raise DataError(f"{input_name(path)}: standard input is closed: expected text on it, or a file instead of '-'")
+        return path
+    want = 'expected a readable folder' if folder else "expected a readable file ('-' for standard input)"
+    try: kind = _file_kind(os.stat(path).st_mode)
+    except (OSError, ValueError) as e: raise DataError(f"{path}: {_os_problem(e)}: {want}") from None
+    if kind not in (('a folder',) if folder else _READABLE): raise DataError(f"{path}: {kind}: {want}")
+    if not os.access(path, os.R_OK | (os.X_OK if folder else 0)): raise DataError(f"{path}: no permission to read it: {want}")
+    return path
 
 # %% ../../nbs/02_data.core.ipynb #b896c5da
 GZIP_MAGIC = b'\x1f\x8b'
@@ -34,16 +72,29 @@ class _Replay(io.RawIOBase):
         n = min(len(b), len(self.head)); b[:n] = self.head[:n]; self.head = self.head[n:]
         return n + (self.f.readinto1(memoryview(b)[n:]) if n < len(b) else 0) # one read: a pipe's data as it arrives
 
+# %% ../../nbs/02_data.core.ipynb #02624d53
+def _read_error(path, e:Exception)->DataError:
+    "The `DataError` for an error raised while opening or reading `path`: a corrupt gzip stream, or the system's refusal."
+    if isinstance(e, (gzip.BadGzipFile, EOFError, zlib.error)):
+        return DataError(f"{path}: corrupt gzip data ({e}): expected a complete gzip file")
+    return DataError(f"{path}: {_os_problem(e)}: expected a readable file")
+
+def _open(path): # a path that `check_input` accepts
+    if str(check_input(path)) == '-': return sys.stdin.buffer
+    try: return io.open(path, 'rb') # `io.open`, not `open`, which IPython replaces
+    except OSError as e: raise _read_error(path, e) from None
+
 # %% ../../nbs/02_data.core.ipynb #8e9e78a1
 @contextmanager
 def open_bytes(path:str|Path): # a plain or gzip-compressed file; '-' for standard input
     "`path` opened for reading bytes, decompressed on the fly when it starts with the gzip magic number."
-    raw = sys.stdin.buffer if str(path) == '-' else open(path, 'rb')
+    raw = _open(path)
     try:
         head = raw.read(2)
         with io.BufferedReader(_Replay(head, raw)) as f: yield gzip.GzipFile(fileobj=f, mode='rb') if head == GZIP_MAGIC else f
+    except (OSError, EOFError, zlib.error) as e: raise _read_error(input_name(path), e) from None
     finally:
-        if raw is not sys.stdin.buffer: raw.close()
+        if str(path) != '-': raw.close() # standard input belongs to the process
 
 # %% ../../nbs/02_data.core.ipynb #10ebfe4b
 def _binary(path, n, raw, offset):
@@ -74,7 +125,7 @@ def _not_utf8(path, n, raw, offset, err):
 # %% ../../nbs/02_data.core.ipynb #bd9f35e5
 def text_lines(path:str|Path): # a UTF-8 text file, plain or gzip; '-' for standard input
     "Yield `(line_number, text)` for each line of `path`, without its line ending."
-    name = '<stdin>' if str(path) == '-' else path
+    name = input_name(path)
     with open_bytes(path) as f:
         offset = 0
         for n, raw in enumerate(_gzip_lines(f, name) if isinstance(f, gzip.GzipFile) else _not_binary(f, name), 1):

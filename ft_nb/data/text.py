@@ -7,8 +7,9 @@ Docs: https://ft-nb.github.io/ft-nb/data.text.html.md"""
 # %% ../../nbs/02b_data.text.ipynb #e768505c
 from __future__ import annotations
 import csv, io, json, warnings
+from contextlib import contextmanager
 from pathlib import Path
-from .core import Example, LabelVocab, text_lines
+from .core import Example, LabelVocab, check_input, text_lines
 
 # %% auto #0
 __all__ = ['read_utf8', 'check_columns', 'row_example', 'TextData', 'collect', 'read_table', 'read_json', 'read_text',
@@ -21,8 +22,15 @@ from .core import DataError # shared by every reader, so one `except DataError` 
 def read_utf8(path:str|Path)->str: # a text file, plain or gzip; '-' for standard input
     "The text of `path`, which must be non-empty UTF-8 (a byte-order mark is dropped, line endings become `\\n`)."
     text = ''.join(line + '\n' for _, line in text_lines(path))
-    if not text.strip(): raise DataError(f"{path}: empty file")
+    if not text.strip(): raise DataError(f"{path}: empty file (or only blank lines): expected text")
     return text
+
+# %% ../../nbs/02b_data.text.ipynb #ea73ed81
+def _suffix(path)->str:
+    "The lower-case suffix that names the format of `path`, looking past a final `.gz`."
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if suffixes[-1:] == ['.gz']: suffixes.pop()
+    return suffixes[-1] if suffixes else ''
 
 # %% ../../nbs/02b_data.text.ipynb #a664e67f
 def check_columns(source:str, # the file or dataset, for the message
@@ -89,19 +97,39 @@ def collect(results, # `Example`s and `DataError`s, as a reader yields them
     if not data and not data.skipped: raise DataError(f"{source}: no rows")
     return data
 
+# %% ../../nbs/02b_data.text.ipynb #18f4c5f4
+@contextmanager
+def _field_limit(n:int): # the longest field to accept, in characters
+    "Raise `csv`'s field size limit to at least `n` inside the `with` block."
+    old = csv.field_size_limit()
+    csv.field_size_limit(max(n, old))
+    try: yield
+    finally: csv.field_size_limit(old)
+
+# %% ../../nbs/02b_data.text.ipynb #4dea34ae
+def _csv_rows(path, delimiter:str)->list[tuple[int, list[str]]]:
+    "`(line, fields)` for each non-blank row of a CSV or TSV file."
+    text, rows, start = read_utf8(path), [], 1
+    reader = csv.reader(io.StringIO(text, newline=''), delimiter=delimiter, quoting=csv.QUOTE_NONE if delimiter == '\t' else csv.QUOTE_MINIMAL)
+    with _field_limit(len(text) + 1):
+        try:
+            for row in reader:
+                if row: rows.append((start, row))
+                start = reader.line_num + 1 # the line the next row starts on
+        except csv.Error as e: raise DataError(f"{path}:{start}: {e}: expected CSV rows") from None
+    return rows
+
 # %% ../../nbs/02b_data.text.ipynb #dc87f1f7
 def _table_rows(path, delimiter, cols, label_sep=None):
     "Yield an `Example` or a `DataError` for each row of a CSV/TSV file."
-    quoting = csv.QUOTE_NONE if delimiter == '\t' else csv.QUOTE_MINIMAL
-    reader = csv.reader(io.StringIO(read_utf8(path), newline=''), delimiter=delimiter, quoting=quoting)
-    header = next(reader)
+    (first, header), *rows = _csv_rows(path, delimiter) or [(1, [])] # `read_utf8` refused a blank file: there is a header
     check_columns(path, header, *cols)
-    start = reader.line_num + 1
-    for row in reader:
-        where, start = f"{path}:{start}", reader.line_num + 1
-        if not row: continue
-        if len(row) != len(header): yield DataError(f"{where}: {len(row)} fields, but the header has {len(header)}: {header}")
-        else: yield row_example(dict(zip(header, row)), where, *cols, label_sep=label_sep)
+    if twice := next((c for c in cols if c is not None and header.count(c) > 1), None):
+        raise DataError(f"{path}:{first}: column {twice!r} appears {header.count(twice)} times in the header: expected one")
+    if not rows: raise DataError(f"{path}:{first}: no rows after the header: expected one row per example")
+    for n, row in rows:
+        if len(row) != len(header): yield DataError(f"{path}:{n}: {len(row)} fields, but the header has {len(header)}: {header}")
+        else: yield row_example(dict(zip(header, row)), f"{path}:{n}", *cols, label_sep=label_sep)
 
 # %% ../../nbs/02b_data.text.ipynb #d30a5b7e
 def read_table(path:str|Path, # a CSV or TSV file whose first line names the columns
@@ -114,31 +142,43 @@ def read_table(path:str|Path, # a CSV or TSV file whose first line names the col
               )->TextData:
     "Read one `Example` per row of a CSV or TSV file."
     path = Path(path)
-    delimiter = delimiter or ('\t' if path.suffix.lower() in ('.tsv', '.tab') else ',')
+    delimiter = delimiter or ('\t' if _suffix(path) in ('.tsv', '.tab') else ',')
     return collect(_table_rows(path, delimiter, (text_col, label_col, pair_col), label_sep), str(path), on_error)
+
+# %% ../../nbs/02b_data.text.ipynb #0f373e13
+def _no_constant(name): raise ValueError(f"{name} is not a JSON value")
+
+def _loads(text:str, path, line:int=1): # `line`: the file's line where `text` starts
+    "The JSON value in `text`, or the `DataError` saying why there is none."
+    try: return json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as e: return DataError(f"{path}:{line + e.lineno - 1}: not valid JSON: {e.msg}")
+    except (RecursionError, ValueError) as e: return DataError(f"{path}:{line}: not usable JSON ({e})")
+
+# %% ../../nbs/02b_data.text.ipynb #a0534787
+def _json_items(path, text):
+    "`(where, object)` for each item of the array a JSON document holds (itself, or in its `data` field)."
+    obj = _loads(text, path)
+    if isinstance(obj, DataError): raise obj
+    rows = obj.get('data') if isinstance(obj, dict) else obj
+    if not isinstance(rows, list):
+        raise DataError(f'{path}: found {type(rows).__name__}: expected a list of objects, or {{"data": [...]}}')
+    return [(f"{path}[{i}]", o) for i, o in enumerate(rows)]
 
 # %% ../../nbs/02b_data.text.ipynb #ada6bc6f
 def _json_rows(path, cols, label_sep=None):
     "Yield an `Example` or a `DataError` for each object of a JSON or JSON Lines file."
     text = read_utf8(path)
-    if Path(path).suffix.lower() in ('.jsonl', '.ndjson'): items = _jsonl_items(path, text)
-    else:
-        try: obj = json.loads(text)
-        except json.JSONDecodeError as e: raise DataError(f"{path}:{e.lineno}: not valid JSON: {e.msg}") from None
-        obj = obj.get('data') if isinstance(obj, dict) else obj
-        if not isinstance(obj, list): raise DataError(f'{path}: expected a list of objects, or {{"data": [...]}}')
-        items = ((f"{path}[{i}]", o) for i, o in enumerate(obj))
-    items = list(items)
-    check_columns(path, list(dict.fromkeys(k for _, o in items if isinstance(o, dict) for k in o)), *cols)
+    items = list(_jsonl_items(path, text) if _suffix(path) in ('.jsonl', '.ndjson') else _json_items(path, text))
+    if not items: raise DataError(f"{path}: no rows: expected objects such as {{\"{cols[0]}\": \"...\"}}")
+    keys = list(dict.fromkeys(k for _, o in items if isinstance(o, dict) for k in o))
+    if keys: check_columns(path, keys, *cols) # with no object at all, each row says what it is instead
     for where, o in items: yield o if isinstance(o, DataError) else row_example(o, where, *cols, label_sep=label_sep)
 
 # %% ../../nbs/02b_data.text.ipynb #22ff43b8
 def _jsonl_items(path, text):
     "`(where, object)` for each non-blank line of a JSON Lines text; a `DataError` for a line that does not parse."
     for i, line in enumerate(text.split('\n'), 1):
-        if not line.strip(): continue
-        try: yield f"{path}:{i}", json.loads(line)
-        except json.JSONDecodeError as e: yield f"{path}:{i}", DataError(f"{path}:{i}: not valid JSON: {e.msg}")
+        if line.strip(): yield f"{path}:{i}", _loads(line, path, i)
 
 # %% ../../nbs/02b_data.text.ipynb #0fc0d069
 def read_json(path:str|Path, # a .json file (an array of objects, or {"data": [...]}) or a .jsonl file (one object per line)
@@ -150,14 +190,15 @@ def read_json(path:str|Path, # a .json file (an array of objects, or {"data": [.
     return collect(_json_rows(Path(path), (text_col, label_col, pair_col), label_sep), str(path), on_error)
 
 # %% ../../nbs/02b_data.text.ipynb #597b6c94
-def read_text(path:str|Path, # a .csv, .tsv, .tab, .json, .jsonl or .ndjson file
+def read_text(path:str|Path, # a .csv, .tsv, .tab, .json, .jsonl or .ndjson file (plain or gzip)
               label_sep:str|None=None, # multi-label rows: split each label on this ('|', ','); JSON lists need none
               **kwargs, # passed to `read_table` or `read_json`
              )->TextData:
     "Read `Example`s from a table or JSON file, by its suffix."
-    suffix = Path(path).suffix.lower()
+    suffix = _suffix(path)
     if suffix in ('.csv', '.tsv', '.tab'): return read_table(path, label_sep=label_sep, **kwargs)
     if suffix in ('.json', '.jsonl', '.ndjson'): return read_json(path, label_sep=label_sep, **kwargs)
+    check_input(path) # a folder or a missing file is that, whatever its name, before it is an unknown format
     raise DataError(f"{path}: unknown format {suffix!r}; use a .csv, .tsv, .json or .jsonl file, or `read_parallel` for text + label files")
 
 # %% ../../nbs/02b_data.text.ipynb #ab19f1f2
@@ -187,7 +228,7 @@ def read_split(folder:str|Path, # a folder holding `{split}_text.txt` and `{spli
                on_error:str='raise', # 'raise' or 'skip' bad lines (see `collect`)
               )->TextData:
     "Read the split `split` of a folder of line-aligned text and label files."
-    folder = Path(folder)
+    folder = Path(check_input(folder, folder=True))
     labels = folder/f"{split}_labels.txt"
     return read_parallel(folder/f"{split}_text.txt", labels if labels.exists() else None, on_error)
 
