@@ -72,22 +72,16 @@ def prepare(args):
     return dict(train=train, valid=valid, vocab=vocab, tok=tok, eval_al=eval_al,
                 train_items=train_al.encode(train), valid_items=eval_al.encode(valid))
 
-class _ArgmaxHead:
-    "What `EntityF1.update_batch` needs of a head: argmax tag ids at the masked positions."
-    def predict_ids(self, logits, mask):
-        import torch
-        return torch.where(mask, logits.argmax(-1), -100)
-
 def score(forward, d, bs=64):
     "Strict/lenient F1 of `forward(input_ids, attention_mask, token_type_ids) -> logits` with ft-nb's word-level scorer."
     import torch
-    from ft_nb.train import EntityF1
+    from ft_nb.evaluation import EntityF1
     from ft_nb.data.load import make_loader
     metric = EntityF1(d['eval_al'], d['valid'], d['valid_items']); metric.reset()
     t = time.perf_counter()
     with torch.inference_mode():
         for batch in make_loader(d['valid_items'], d['tok'].pad_token_id, bs, shuffle=False):
-            metric.update_batch(batch, forward(batch['input_ids'], batch['attention_mask'], batch.get('token_type_ids')), _ArgmaxHead())
+            metric.update_batch(batch, forward(batch['input_ids'], batch['attention_mask'], batch.get('token_type_ids')))
     return metric.scorer.summary(), time.perf_counter() - t
 
 def hf_model(args, vocab):
@@ -104,7 +98,7 @@ def run_ftnb(args, d, fast:bool=True):
     from ft_nb.models import token_classifier
     from ft_nb.learner import Learner, adamw, DeviceCB, MetricsCB
     from ft_nb.callbacks.schedule import ScheduleCB, GradClipCB
-    from ft_nb.fastlinear import FastLinearCB
+    from ft_nb.learner import FastLinearCB
     set_seed(args.seed)
     model = token_classifier(d['vocab'].labels, args.model)
     dl = make_loader(d['train_items'], d['tok'].pad_token_id, args.bs, True, seed=args.seed)
