@@ -10,14 +10,16 @@ the argmax (an `I-X` at the start, after `O` or after another type: what a decod
 the decoder changed from the argmax, and the time of decoding alone (best of `--repeat`). All three decoders read the
 same word log-probabilities, from one forward pass (`forward_batches` and `word_scores`, as `evaluate_ner` computes
 them); the F1 `fine_tune` wrote to metrics.json is printed beside them as a check of that. A seed whose
-WORK/seedN/decoders.json exists is not run again; delete it to redo one. Prints a table per seed and mean ± sd over
+WORK/seedN/metrics.json exists is not trained again, one whose WORK/seedN/decoders.json exists is not scored again. Prints a table per seed and mean ± sd over
 seeds, and writes the JSON to `--out`."""
 import argparse, json, os, platform, statistics, tempfile, time
 from datetime import datetime, timezone
 from pathlib import Path
 os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
 METHODS = ('viterbi', 'repair', 'drop')
-MEASURES = ('f1', 'lenient_f1', 'precision', 'recall', 'ill_formed', 'changed_words', 'ill_formed_out', 'entities', 'decode_s')
+KINDS = ('after_O', 'after_type') # an ill-formed `I-X` at the start or after `O`; after another type
+MEASURES = ('f1', 'lenient_f1', 'precision', 'recall', 'ill_formed', 'ill_formed_after_O', 'ill_formed_after_type',
+            'right_at_ill_formed', 'right_after_O', 'right_after_type', 'changed_words', 'ill_formed_out', 'entities', 'decode_s')
 
 def parse(argv=None):
     from ft_nb.core import dev_data_dir
@@ -37,14 +39,15 @@ def parse(argv=None):
     if not (args.train and args.valid): p.error("give --train and --valid (no shared/data/conll2003 found)")
     return args
 
-def ill_formed(tags:list[str])->int:
-    "Spans strict IOB2 does not read: an `I-X` at the start, after `O` or after another type."
+def ill_formed_at(tags:list[str])->list[tuple[int, str]]:
+    "Where the spans strict IOB2 does not read start: each `I-X` at the start or after `O`, or after another type."
     from ft_nb.tags import split_tag
-    n, prev = 0, ('O', None)
-    for tag in tags:
+    found, prev = [], ('O', None)
+    for i, tag in enumerate(tags):
         cur = split_tag(tag)
-        n += cur[0] == 'I' and (prev[0] not in ('B', 'I') or prev[1] != cur[1]); prev = cur
-    return n
+        if cur[0] == 'I' and prev[1] != cur[1]: found.append((i, 'after_O' if prev[0] == 'O' else 'after_type'))
+        prev = cur
+    return found
 
 def train_seed(args, seed:int, out:Path)->dict:
     "Fine-tune on the first `--n` training sentences; returns the training time and the metrics fine_tune wrote."
@@ -81,16 +84,22 @@ def score_seed(args, out:Path)->dict:
     t = time.perf_counter(); rows = word_logprobs(model, al, sents, al.encode(sents), model.meta.get('eval_bs', 64))
     res = dict(labels=list(labels), sentences=len(sents), forward_s=time.perf_counter() - t)
     argmax = [[labels[i] for i in r.argmax(-1)] for r in rows]
+    at = [ill_formed_at(a) for a in argmax]
+    counts = {k: sum(kind == k for a in at for _, kind in a) for k in KINDS}
     for m in METHODS:
         dec, decode_s = TagDecoder(labels, m), float('inf')
         for _ in range(args.repeat):
             t = time.perf_counter(); predicted = dec.decode_many(rows); decode_s = min(decode_s, time.perf_counter() - t)
         s = EntityScorer().update(gold, predicted).summary()
+        right = {k: sum(p[i] == g[i] for a, p, g in zip(at, predicted, gold) for i, kind in a if kind == k) for k in KINDS}
         res[m] = dict(f1=s['f1'], lenient_f1=s['lenient_f1'], precision=s['precision'], recall=s['recall'],
-                      ill_formed=sum(map(ill_formed, argmax)), ill_formed_out=sum(map(ill_formed, predicted)),
+                      ill_formed=sum(counts.values()), **{f'ill_formed_{k}': n for k, n in counts.items()},
+                      right_at_ill_formed=sum(right.values()), **{f'right_{k}': n for k, n in right.items()},
+                      ill_formed_out=sum(len(ill_formed_at(p)) for p in predicted),
                       changed_words=sum(a != d for A, D in zip(argmax, predicted) for a, d in zip(A, D)),
                       entities=sum(len(spans(p)) for p in predicted), decode_s=decode_s)
-        print(f"  {m:8s} strict F1 {s['f1']:.4f}  lenient {s['lenient_f1']:.4f}  ill-formed {res[m]['ill_formed']}  "
+        print(f"  {m:8s} strict F1 {s['f1']:.4f}  lenient {s['lenient_f1']:.4f}  ill-formed {res[m]['ill_formed']} "
+              f"({counts['after_O']} at the start or after O)  right there {res[m]['right_at_ill_formed']}  "
               f"changed words {res[m]['changed_words']}  decode {decode_s * 1e3:.0f} ms", flush=True)
     fit = json.loads((out/'metrics.json').read_text())['valid']['f1'] # fine_tune's own `evaluate_ner`, default decoder
     res['fine_tune_valid_f1'] = fit
@@ -112,16 +121,16 @@ def summarise(per_seed:dict)->dict:
 
 def table(per_seed:dict, summary:dict)->str:
     "The results as a text table: one row per seed and decoder, then mean ± sd."
-    head = f"{'seed':>9s} {'decoder':8s} {'strict F1':>9s} {'lenient F1':>10s} {'ill-formed':>10s} {'changed':>8s} {'decode ms':>9s}"
+    head = f"{'seed':>9s} {'decoder':8s} {'strict F1':>9s} {'lenient F1':>10s} {'ill-formed':>10s} {'right':>6s} {'changed':>8s} {'decode ms':>9s}"
     rows = [head, '-' * len(head)]
     for s, r in per_seed.items():
-        rows += [f"{s:>9s} {m:8s} {r[m]['f1']:9.4f} {r[m]['lenient_f1']:10.4f} {r[m]['ill_formed']:10d} {r[m]['changed_words']:8d} "
+        rows += [f"{s:>9s} {m:8s} {r[m]['f1']:9.4f} {r[m]['lenient_f1']:10.4f} {r[m]['ill_formed']:10d} {r[m]['right_at_ill_formed']:6d} {r[m]['changed_words']:8d} "
                  f"{r[m]['decode_s'] * 1e3:9.0f}" for m in METHODS]
     rows.append('-' * len(head))
     for m in METHODS:
         x = summary[m]
         rows.append(f"{'mean ± sd':>9s} {m:8s} {x['f1']['mean']:.4f}±{x['f1']['sd']:.4f} {x['lenient_f1']['mean']:.4f}±{x['lenient_f1']['sd']:.4f} "
-                    f"{x['ill_formed']['mean']:6.1f} {x['changed_words']['mean']:6.1f} {x['decode_s']['mean'] * 1e3:6.0f}±{x['decode_s']['sd'] * 1e3:.0f}")
+                    f"{x['ill_formed']['mean']:6.1f} {x['right_at_ill_formed']['mean']:6.1f} {x['changed_words']['mean']:6.1f} {x['decode_s']['mean'] * 1e3:6.0f}±{x['decode_s']['sd'] * 1e3:.0f}")
     v = summary['viterbi_margin']
     rows.append(f"viterbi - max(repair, drop), strict F1 of the means: {v['of_means']:+.4f} "
                 f"(per seed {', '.join(f'{x:+.4f}' for x in v['per_seed'].values())}); viterbi >= max: {v['viterbi_at_least_best_other']}")
@@ -133,10 +142,12 @@ def main(argv=None):
     work, per_seed, train = Path(args.work), {}, {}
     for seed in [int(s) for s in args.seeds.split(',')]:
         out, done = work/f'seed{seed}', work/f'seed{seed}'/'decoders.json'
-        if not done.exists():
+        if not (out/'metrics.json').exists():
             print(f"seed {seed}: training on the first {args.n} sentences of {args.train} into {out}", flush=True)
-            info = train_seed(args, seed, out)
+            (out/'train_s.json').write_text(json.dumps(train_seed(args, seed, out)))
+        if not done.exists():
             print(f"seed {seed}: scoring on {args.valid} with {', '.join(METHODS)}", flush=True)
+            info = json.loads((out/'train_s.json').read_text()) if (out/'train_s.json').exists() else {'train_s': None}
             done.write_text(json.dumps(info | score_seed(args, out), indent=1))
         res = json.loads(done.read_text()); train[str(seed)] = res.pop('train_s'); per_seed[str(seed)] = res
     summary = summarise(per_seed)
