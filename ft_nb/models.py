@@ -27,7 +27,8 @@ __all__ = ['PICKLED_WEIGHTS', 'TOKENIZER_FILES', 'MIN_VOCAB', 'MODEL_FILES', 'HE
            'encoder_from_config', 'check_tokenizer_files', 'check_vocabulary', 'load_tokenizer', 'TokenHead',
            'SequenceHead', 'TaskModel', 'token_classifier', 'sequence_classifier', 'encoder_layers', 'embedding_module',
            'set_trainable', 'freeze_bottom', 'train_head_only', 'unfreeze_top', 'param_groups', 'trainable_summary',
-           'add_lora', 'merge_lora', 'fsync_path', 'atomic_folder', 'save_model', 'read_ft_nb_json', 'load_model']
+           'add_lora', 'merge_lora', 'fsync_path', 'save_error', 'atomic_folder', 'save_model', 'read_ft_nb_json',
+           'load_model']
 
 # %% ../nbs/03_models.ipynb #0bd4d851
 @contextlib.contextmanager
@@ -451,7 +452,7 @@ def _replace_files(tmp:Path, path:Path):
     for name in names: os.replace(tmp/name, path/name)
 
 # %% ../nbs/03_models.ipynb #95ea3576
-def _write_error(path:Path, e:OSError)->DataError:
+def save_error(path:Path, e:OSError)->DataError:
     "The error of a save that failed with `e`: the cause (a full disk named as such) and what `path` still holds."
     full = ' (the disk is full)' if getattr(e, 'errno', None) == errno.ENOSPC else ''
     kept = 'the previous content is unchanged' if path.exists() else 'nothing was written there'
@@ -464,7 +465,7 @@ def _staging_folder(path:Path, in_place:bool)->Path:
     try:
         (path if in_place else path.parent).mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(dir=path if in_place else path.parent, prefix=f'.{path.name}.', suffix='.tmp'))
-    except OSError as e: raise _write_error(path, e) from e
+    except OSError as e: raise save_error(path, e) from e
 
 # %% ../nbs/03_models.ipynb #b8bd6740
 @contextlib.contextmanager
@@ -476,7 +477,7 @@ def atomic_folder(path:Path): # the folder to create or replace
         yield tmp
         for f in [*tmp.rglob('*'), tmp]: fsync_path(f)
         (_replace_files if in_place else _swap_in)(tmp, path); fsync_path(path.parent)
-    except OSError as e: raise _write_error(path, e) from e
+    except OSError as e: raise save_error(path, e) from e
     finally: shutil.rmtree(tmp, ignore_errors=True)
 
 # %% ../nbs/03_models.ipynb #15138ce0
