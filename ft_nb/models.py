@@ -23,12 +23,12 @@ from .crf import CRF
 
 # %% auto #0
 __all__ = ['PICKLED_WEIGHTS', 'TOKENIZER_FILES', 'MIN_VOCAB', 'MODEL_FILES', 'HEAD_FIELDS', 'INFO_FIELDS', 'quiet_transformers',
-           'read_json', 'check_config', 'safetensors_shapes', 'weight_files', 'check_model_folder', 'load_encoder',
-           'encoder_from_config', 'check_tokenizer_files', 'check_vocabulary', 'load_tokenizer', 'TokenHead',
-           'SequenceHead', 'TaskModel', 'token_classifier', 'sequence_classifier', 'encoder_layers', 'embedding_module',
-           'set_trainable', 'freeze_bottom', 'train_head_only', 'unfreeze_top', 'param_groups', 'trainable_summary',
-           'add_lora', 'merge_lora', 'fsync_path', 'save_error', 'atomic_folder', 'save_model', 'read_ft_nb_json',
-           'load_model']
+           'brief', 'read_json', 'check_config', 'safetensors_shapes', 'weight_files', 'check_model_folder',
+           'load_encoder', 'encoder_from_config', 'check_tokenizer_files', 'check_vocabulary', 'load_tokenizer',
+           'TokenHead', 'SequenceHead', 'TaskModel', 'token_classifier', 'sequence_classifier', 'encoder_layers',
+           'embedding_module', 'set_trainable', 'freeze_bottom', 'train_head_only', 'unfreeze_top', 'param_groups',
+           'trainable_summary', 'add_lora', 'merge_lora', 'fsync_path', 'save_error', 'atomic_folder', 'save_model',
+           'read_ft_nb_json', 'load_model']
 
 # %% ../nbs/03_models.ipynb #0bd4d851
 @contextlib.contextmanager
@@ -39,13 +39,19 @@ def quiet_transformers():
     try: yield
     finally: transformers.logging.set_verbosity(verbosity); transformers.logging.enable_progress_bar()
 
+# %% ../nbs/03_models.ipynb #ce8b5225
+def brief(e:BaseException, n:int=300)->str:
+    "The message of exception `e` on one line, at most `n` characters: for quoting another library's error in ours."
+    text = ' '.join(str(e).split())
+    return text if len(text) <= n else text[:n - 3] + '...'
+
 # %% ../nbs/03_models.ipynb #ebee84d3
 def read_json(file:Path, # the file to read
               expected:str, # what it should hold, for the error message
              )->dict:
     "The JSON object in `file`, or a `DataError` naming the file and what it should hold."
     try: value = json.loads(Path(file).read_text(encoding='utf-8'))
-    except (OSError, ValueError) as e: raise DataError(f"{file}: not readable JSON ({e}); expected {expected}") from None
+    except (OSError, ValueError) as e: raise DataError(f"{file}: not readable JSON ({brief(e)}); expected {expected}") from None
     if not isinstance(value, dict): raise DataError(f"{file}: a JSON {type(value).__name__}; expected {expected} (an object)")
     return value
 
@@ -65,7 +71,7 @@ def safetensors_shapes(file:Path)->dict[str, tuple]:
     "Each tensor's shape, read from the header of safetensors `file`; a `DataError` unless the file is complete."
     try:
         with safe_open(file, 'pt') as f: return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
-    except (OSError, SafetensorError) as e: raise DataError(f"{file}: not a complete safetensors file ({e})") from None
+    except (OSError, SafetensorError) as e: raise DataError(f"{file}: not a complete safetensors file ({brief(e)})") from None
 
 # %% ../nbs/03_models.ipynb #9351ebb1
 PICKLED_WEIGHTS = ('pytorch_model.bin', 'pytorch_model.bin.index.json', 'tf_model.h5', 'flax_model.msgpack')
@@ -116,7 +122,7 @@ def load_encoder(name:str|Path|None=None, # `None` (bundled MiniLM), a model fol
     try: return _build_encoder(AutoModel.from_pretrained, source, trust_remote_code=False, use_safetensors=True)
     except Exception as e:
         if not Path(source).is_dir(): raise # a Hub download's own error
-        raise DataError(f"{source}: transformers could not build the encoder ({type(e).__name__}: {e})") from None
+        raise DataError(f"{source}: transformers could not build the encoder ({type(e).__name__}: {brief(e)})") from None
 
 # %% ../nbs/03_models.ipynb #29574263
 def encoder_from_config(config)->nn.Module:
@@ -147,7 +153,7 @@ def _auto_tokenizer(source:str, **kwargs):
     try: return AutoTokenizer.from_pretrained(source, trust_remote_code=False, **kwargs)
     except Exception as e:
         if not Path(source).is_dir(): raise # a Hub download's own error
-        raise DataError(f"{source}: its tokenizer files could not be loaded ({type(e).__name__}: {e})") from None
+        raise DataError(f"{source}: its tokenizer files could not be loaded ({type(e).__name__}: {brief(e)})") from None
 
 # %% ../nbs/03_models.ipynb #c97aa472
 def load_tokenizer(name:str|Path|None=None, # as for `load_encoder`
@@ -456,7 +462,7 @@ def save_error(path:Path, e:OSError)->DataError:
     "The error of a save that failed with `e`: the cause (a full disk named as such) and what `path` still holds."
     full = ' (the disk is full)' if getattr(e, 'errno', None) == errno.ENOSPC else ''
     kept = 'the previous content is unchanged' if path.exists() else 'nothing was written there'
-    return DataError(f"{path}: could not be saved: {e}{full}; {kept}")
+    return DataError(f"{path}: could not be saved: {brief(e)}{full}; {kept}")
 
 # %% ../nbs/03_models.ipynb #02b3635b
 def _staging_folder(path:Path, in_place:bool)->Path:
@@ -568,7 +574,7 @@ def _saved_config(path:Path):
     check_model_folder(path)
     if not (path/'model.safetensors').exists(): raise DataError(f"{path}: no model.safetensors; expected the weights save_model writes")
     try: return AutoConfig.from_pretrained(path, trust_remote_code=False)
-    except Exception as e: raise DataError(f"{path/'config.json'}: not a usable config ({type(e).__name__}: {e})") from None
+    except Exception as e: raise DataError(f"{path/'config.json'}: not a usable config ({type(e).__name__}: {brief(e)})") from None
 
 # %% ../nbs/03_models.ipynb #4e83357d
 def load_model(path:str|Path)->TaskModel:

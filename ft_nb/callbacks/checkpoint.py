@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader, Sampler
 from fastcore.basics import patch
 from ..data.core import DataError
 from ..learner import Callback, CancelFitException, MetricsCB
-from ..models import atomic_folder, fsync_path, read_json, safetensors_shapes, save_error
+from ..models import atomic_folder, brief, fsync_path, read_json, safetensors_shapes, save_error
 
 # %% auto #0
 __all__ = ['STATE_FIELDS', 'TRAINING_PARTS', 'TrackerCB', 'EarlyStoppingCB', 'atomic_save', 'SaveBestCB', 'rng_state',
@@ -267,7 +267,7 @@ def before_epoch(self:_ResumeCB, learn):
 def _load_optimizer(opt, state:dict, file):
     "Load `state` into optimizer `opt`, after checking that it fits: a `DataError` naming `file` otherwise."
     try: opt.load_state_dict(state)
-    except (ValueError, KeyError, TypeError, IndexError) as e: raise DataError(f"{file}: the optimizer state does not fit ({e})") from None
+    except (ValueError, KeyError, TypeError, IndexError) as e: raise DataError(f"{file}: the optimizer state does not fit ({brief(e)})") from None
     for p in (p for g in opt.param_groups for p in g['params']):
         for k, v in opt.state.get(p, {}).items():
             if torch.is_tensor(v) and v.ndim and v.shape != p.shape:
@@ -287,7 +287,7 @@ def load_checkpoint(folder:Path)->tuple[dict, dict]: # a checkpoint folder, such
 def _training_state(file:Path)->dict:
     "The tensors of a checkpoint's `training.pt`, loaded with `weights_only` (no pickled code runs); a `DataError` if damaged."
     try: tensors = torch.load(file, map_location='cpu', weights_only=True)
-    except Exception as e: raise DataError(f"{file}: not a complete training state ({type(e).__name__}: {str(e)[:200]})") from None
+    except Exception as e: raise DataError(f"{file}: not a complete training state ({type(e).__name__}: {brief(e)})") from None
     if not isinstance(tensors, dict) or (missing := [k for k in TRAINING_PARTS if k not in tensors]):
         raise DataError(f"{file}: lacks {missing if isinstance(tensors, dict) else 'everything'}; expected {TRAINING_PARTS}")
     return tensors
@@ -301,7 +301,7 @@ def _resumable(path:Path)->tuple[Path, dict, dict]:
     for folder in [named] * (named is not None) + [f for f in _checkpoints(path) if f != named]:
         try: state, tensors = load_checkpoint(folder)
         except DataError as e: problems.append(str(e)); continue
-        if problems: warnings.warn(f"resuming from {folder}, an older checkpoint, because " + '; '.join(problems))
+        if problems: warnings.warn(f"resuming from {folder}, because " + '; '.join(problems))
         return folder, state, tensors
     raise DataError('; '.join(problems) if problems else f"{path}: no checkpoint (no 'latest' file)")
 
@@ -312,7 +312,7 @@ def resume(learn, # a Learner built like the one that saved the checkpoint
     "Load the newest good checkpoint in `path` into `learn`, so that `learn.fit(n_epochs)` carries on from it."
     folder, state, tensors = _resumable(Path(path))
     try: safetensors.torch.load_model(learn.model, folder/'model.safetensors')
-    except RuntimeError as e: raise DataError(f"{folder/'model.safetensors'}: does not fit this model ({str(e)[:300]})") from None
+    except RuntimeError as e: raise DataError(f"{folder/'model.safetensors'}: does not fit this model ({brief(e)})") from None
     learn.epoch, learn.lr, learn.history = state['epoch'], state['lr'], state['history']
     learn.cbs = [cb for cb in learn.cbs if not isinstance(cb, _ResumeCB)] + [_ResumeCB(state, tensors, folder)]
     return state
