@@ -6,24 +6,29 @@ Docs: https://ft-nb.github.io/ft-nb/models.html.md"""
 
 # %% ../nbs/03_models.ipynb #76c051ed
 from __future__ import annotations
-import contextlib, copy, json
+import contextlib, copy, errno, json, math, os, shutil, tempfile
 from pathlib import Path
 import torch
 from torch import nn
 import torch.nn.functional as F
 import transformers
-from transformers import AutoConfig, AutoModel, AutoTokenizer
+from transformers import AutoConfig, AutoModel, AutoTokenizer, CONFIG_MAPPING
+from safetensors import safe_open, SafetensorError
 from safetensors.torch import load_file, save_file
 from fastcore.basics import patch
 from .core import resolve_model, IGNORE_INDEX
+from .data.core import DataError
 from .math import token_cross_entropy
 from .crf import CRF
 
 # %% auto #0
-__all__ = ['quiet_transformers', 'load_encoder', 'encoder_from_config', 'load_tokenizer', 'TokenHead', 'SequenceHead',
-           'TaskModel', 'token_classifier', 'sequence_classifier', 'encoder_layers', 'embedding_module',
-           'set_trainable', 'freeze_bottom', 'train_head_only', 'unfreeze_top', 'param_groups', 'trainable_summary',
-           'add_lora', 'merge_lora', 'save_model', 'load_model']
+__all__ = ['PICKLED_WEIGHTS', 'TOKENIZER_FILES', 'MIN_VOCAB', 'MODEL_FILES', 'HEAD_FIELDS', 'INFO_FIELDS', 'quiet_transformers',
+           'brief', 'read_json', 'check_config', 'safetensors_shapes', 'weight_files', 'check_model_folder',
+           'load_encoder', 'encoder_from_config', 'check_tokenizer_files', 'check_vocabulary', 'load_tokenizer',
+           'TokenHead', 'SequenceHead', 'TaskModel', 'token_classifier', 'sequence_classifier', 'encoder_layers',
+           'embedding_module', 'set_trainable', 'freeze_bottom', 'train_head_only', 'unfreeze_top', 'param_groups',
+           'trainable_summary', 'add_lora', 'merge_lora', 'fsync_path', 'save_error', 'atomic_folder', 'save_model',
+           'read_ft_nb_json', 'load_model']
 
 # %% ../nbs/03_models.ipynb #0bd4d851
 @contextlib.contextmanager
@@ -34,6 +39,74 @@ def quiet_transformers():
     try: yield
     finally: transformers.logging.set_verbosity(verbosity); transformers.logging.enable_progress_bar()
 
+# %% ../nbs/03_models.ipynb #ce8b5225
+def brief(e:BaseException, n:int=300)->str:
+    "The message of exception `e` on one line, at most `n` characters: for quoting another library's error in ours."
+    text = ' '.join(str(e).split())
+    return text if len(text) <= n else text[:n - 3] + '...'
+
+# %% ../nbs/03_models.ipynb #ebee84d3
+def read_json(file:Path, # the file to read
+              expected:str, # what it should hold, for the error message
+             )->dict:
+    "The JSON object in `file`, or a `DataError` naming the file and what it should hold."
+    try: value = json.loads(Path(file).read_text(encoding='utf-8'))
+    except (OSError, ValueError) as e: raise DataError(f"{file}: not readable JSON ({brief(e)}); expected {expected}") from None
+    if not isinstance(value, dict): raise DataError(f"{file}: a JSON {type(value).__name__}; expected {expected} (an object)")
+    return value
+
+# %% ../nbs/03_models.ipynb #6d44c953
+def check_config(folder:Path)->dict: # a local model folder
+    "The folder's `config.json`: present, readable, of a model type `transformers` knows, asking for no custom code."
+    file = Path(folder)/'config.json'
+    if not file.is_file(): raise DataError(f"{folder}: no config.json; expected a Hugging Face model folder")
+    config, kind = read_json(file, 'a transformers model config'), None
+    if 'auto_map' in config: raise DataError(f"{file}: asks to run custom code (auto_map); ft-nb never runs code from a model folder")
+    if not isinstance(kind := config.get('model_type'), str) or kind not in CONFIG_MAPPING:
+        raise DataError(f"{file}: model_type {kind!r} is not one transformers knows; expected e.g. 'bert'")
+    return config
+
+# %% ../nbs/03_models.ipynb #62da26cc
+def safetensors_shapes(file:Path)->dict[str, tuple]:
+    "Each tensor's shape, read from the header of safetensors `file`; a `DataError` unless the file is complete."
+    try:
+        with safe_open(file, 'pt') as f: return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    except (OSError, SafetensorError) as e: raise DataError(f"{file}: not a complete safetensors file ({brief(e)})") from None
+
+# %% ../nbs/03_models.ipynb #9351ebb1
+PICKLED_WEIGHTS = ('pytorch_model.bin', 'pytorch_model.bin.index.json', 'tf_model.h5', 'flax_model.msgpack')
+def _refuse_pickle(folder:Path, name:str)->DataError:
+    "The error for weights that exist only in pickled (or foreign) form, saying how to convert them."
+    return DataError(f"{folder}: weights only as {name}, which ft-nb never loads (unpickling can run code); convert them once, "
+                     f"where you trust their source: `AutoModel.from_pretrained(folder).save_pretrained(folder)` (use the class "
+                     "they were saved with, e.g. AutoModelForTokenClassification) writes model.safetensors")
+
+# %% ../nbs/03_models.ipynb #49b82a43
+def weight_files(folder:Path)->list[Path]: # a local model folder
+    "The folder's safetensors weights (`model.safetensors`, or the shards its index names), each checked complete."
+    folder, index = Path(folder), Path(folder)/'model.safetensors.index.json'
+    if (folder/'model.safetensors').exists(): files = [folder/'model.safetensors']
+    elif index.exists(): files = [folder/f for f in sorted({str(f) for f in read_json(index, 'a weight map').get('weight_map', {}).values()})]
+    elif pickled := [f for f in PICKLED_WEIGHTS if (folder/f).exists()]: raise _refuse_pickle(folder, pickled[0])
+    else: raise DataError(f"{folder}: no model.safetensors; expected the model's weights beside config.json")
+    if not files: raise DataError(f"{index}: names no weight files")
+    for f in files: safetensors_shapes(f)
+    return files
+
+# %% ../nbs/03_models.ipynb #c8e1f528
+def check_model_folder(folder:Path)->dict: # a local model folder
+    "Check `folder` before `transformers` reads it: a usable `config.json` and complete safetensors weights; the config."
+    config = check_config(folder); weight_files(folder)
+    return config
+
+# %% ../nbs/03_models.ipynb #37c331c1
+def _model_source(name, check=check_model_folder)->str:
+    "Where to load model `name` from (`resolve_model`), a local folder passed through `check` first."
+    try: source = resolve_model(name)
+    except FileNotFoundError as e: raise DataError(str(e)) from None
+    if Path(source).is_dir(): check(Path(source))
+    return source
+
 # %% ../nbs/03_models.ipynb #eec242a4
 def _build_encoder(make, *args, **kwargs):
     "Call `make` without a pooling layer where the architecture accepts that."
@@ -43,26 +116,56 @@ def _build_encoder(make, *args, **kwargs):
 
 # %% ../nbs/03_models.ipynb #88647697
 def load_encoder(name:str|Path|None=None, # `None` (bundled MiniLM), a model folder, or a Hub id
-                 trust_remote_code:bool=False, # run code shipped with a Hub model; only if you trust its author
                 )->nn.Module:
-    "A pretrained encoder without its pretraining head."
-    return _build_encoder(AutoModel.from_pretrained, resolve_model(name), trust_remote_code=trust_remote_code)
+    "A pretrained encoder without its pretraining head, from safetensors weights; no code from the model ever runs."
+    source = _model_source(name)
+    try: return _build_encoder(AutoModel.from_pretrained, source, trust_remote_code=False, use_safetensors=True)
+    except Exception as e:
+        if not Path(source).is_dir(): raise # a Hub download's own error
+        raise DataError(f"{source}: transformers could not build the encoder ({type(e).__name__}: {brief(e)})") from None
 
 # %% ../nbs/03_models.ipynb #29574263
 def encoder_from_config(config)->nn.Module:
     "A randomly initialised encoder for `config` (for tests, and before loading saved weights)."
     return _build_encoder(AutoModel.from_config, config)
 
+# %% ../nbs/03_models.ipynb #bca3785d
+TOKENIZER_FILES = (('tokenizer.json',), ('vocab.txt',), ('vocab.json', 'merges.txt'), ('sentencepiece.bpe.model',),
+                   ('spiece.model',), ('spm.model',), ('tokenizer.model',)) # each a complete alternative
+def check_tokenizer_files(folder:Path): # a local model folder
+    "Refuse a folder without the files a tokenizer is built from (`transformers` would build a 5-token vocabulary)."
+    if not any(all((Path(folder)/f).is_file() for f in files) for files in TOKENIZER_FILES):
+        raise DataError(f"{folder}: no tokenizer files; expected tokenizer.json, or the vocabulary of its tokenizer class "
+                        "(vocab.txt; vocab.json and merges.txt; or a sentencepiece .model file)")
+
+# %% ../nbs/03_models.ipynb #aa891b4b
+MIN_VOCAB = 50 # fewer ordinary tokens than this is no vocabulary: every word would come out unknown
+def check_vocabulary(tok, where)->object: # a loaded tokenizer, and the folder or id it came from
+    "`tok`, unless its vocabulary is (almost) only special tokens."
+    words = len(set(tok.get_vocab()) - set(tok.all_special_tokens))
+    if words < MIN_VOCAB: raise DataError(f"{where}: the tokenizer knows only {words} tokens besides its special ones; "
+                                          f"expected a real vocabulary (at least {MIN_VOCAB}): are its files missing or empty?")
+    return tok
+
+# %% ../nbs/03_models.ipynb #74a4daf6
+def _auto_tokenizer(source:str, **kwargs):
+    "`AutoTokenizer.from_pretrained`, never running code from the model; a local folder's failure as a `DataError`."
+    try: return AutoTokenizer.from_pretrained(source, trust_remote_code=False, **kwargs)
+    except Exception as e:
+        if not Path(source).is_dir(): raise # a Hub download's own error
+        raise DataError(f"{source}: its tokenizer files could not be loaded ({type(e).__name__}: {brief(e)})") from None
+
 # %% ../nbs/03_models.ipynb #c97aa472
 def load_tokenizer(name:str|Path|None=None, # as for `load_encoder`
-                   trust_remote_code:bool=False):
-    "The fast tokenizer of model `name`, set up for pre-split words."
-    path = resolve_model(name)
-    tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
-    if not tok.is_fast: raise ValueError(f"{path}: ft-nb needs a fast tokenizer (for word_ids), got {type(tok).__name__}")
+                  ):
+    "The fast tokenizer of model `name`, set up for pre-split words; a local folder's tokenizer files checked first."
+    source = _model_source(name, check_config)
+    if Path(source).is_dir(): check_tokenizer_files(source)
+    tok = _auto_tokenizer(source)
+    if not tok.is_fast: raise DataError(f"{source}: ft-nb needs a fast tokenizer (for word_ids), got {type(tok).__name__}")
     if 'ByteLevel' in str(tok.backend_tokenizer.pre_tokenizer) and not getattr(tok, 'add_prefix_space', False):
-        tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code, add_prefix_space=True)
-    return tok
+        tok = _auto_tokenizer(source, add_prefix_space=True)
+    return check_vocabulary(tok, source)
 
 # %% ../nbs/03_models.ipynb #03c829ab
 class TokenHead(nn.Module):
@@ -323,30 +426,124 @@ def _config_for_saving(model:TaskModel):
     config.architectures = [arch.removesuffix('Model') + 'ForTokenClassification' if _hf_token_layout(model) else arch]
     return config
 
+# %% ../nbs/03_models.ipynb #215ace67
+def fsync_path(path):
+    "Flush file or folder `path` to the disk (folders only where the OS allows opening them)."
+    try: fd = os.open(path, os.O_RDONLY)
+    except OSError: return
+    try: os.fsync(fd)
+    finally: os.close(fd)
+
+# %% ../nbs/03_models.ipynb #1c1663af
+MODEL_FILES = ('config.json', 'model.safetensors', 'model.safetensors.index.json', 'ft_nb.json', 'tokenizer_config.json',
+               'special_tokens_map.json', 'added_tokens.json', 'chat_template.jinja', 'generation_config.json',
+               *{f for files in TOKENIZER_FILES for f in files}, *PICKLED_WEIGHTS) # what a new save replaces
+
+# %% ../nbs/03_models.ipynb #f70faa8d
+def _swap_in(tmp:Path, path:Path):
+    "Put the complete folder `tmp` at `path`; what the folder there held besides model files moves into it."
+    if not path.exists(): return os.rename(tmp, path)
+    old = tmp.with_suffix('.old'); os.rename(path, old)
+    try: os.rename(tmp, path)
+    except OSError: os.rename(old, path); raise
+    for entry in old.iterdir():
+        if entry.name not in MODEL_FILES and not (path/entry.name).exists(): os.rename(entry, path/entry.name)
+    if all(e.name in MODEL_FILES or (path/e.name).exists() for e in old.iterdir()): shutil.rmtree(old)
+
+# %% ../nbs/03_models.ipynb #b7887285
+def _replace_files(tmp:Path, path:Path):
+    "Move the files of `tmp` into `path` one by one, deleting the old model files that the new model lacks."
+    names = {f.name for f in tmp.iterdir()}
+    for name in set(MODEL_FILES) - names: (path/name).unlink(missing_ok=True)
+    for name in names: os.replace(tmp/name, path/name)
+
+# %% ../nbs/03_models.ipynb #95ea3576
+def save_error(path:Path, e:OSError)->DataError:
+    "The error of a save that failed with `e`: the cause (a full disk named as such) and what `path` still holds."
+    full = ' (the disk is full)' if getattr(e, 'errno', None) == errno.ENOSPC else ''
+    kept = 'the previous content is unchanged' if path.exists() else 'nothing was written there'
+    return DataError(f"{path}: could not be saved: {brief(e)}{full}; {kept}")
+
+# %% ../nbs/03_models.ipynb #02b3635b
+def _staging_folder(path:Path, in_place:bool)->Path:
+    "A new temporary folder beside `path` (inside it, if `in_place`), on the same file system so that renames are atomic."
+    if path.exists() and not path.is_dir(): raise DataError(f"{path}: a file; expected a folder to save into")
+    try:
+        (path if in_place else path.parent).mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(dir=path if in_place else path.parent, prefix=f'.{path.name}.', suffix='.tmp'))
+    except OSError as e: raise save_error(path, e) from e
+
+# %% ../nbs/03_models.ipynb #b8bd6740
+@contextlib.contextmanager
+def atomic_folder(path:Path): # the folder to create or replace
+    "Yield an empty temporary folder; once the block has filled it, flush it to the disk and put it at `path`."
+    path = Path(path); in_place = path.is_symlink() or os.path.ismount(path) # a folder that cannot itself be renamed
+    tmp = _staging_folder(path, in_place)
+    try:
+        yield tmp
+        for f in [*tmp.rglob('*'), tmp]: fsync_path(f)
+        (_replace_files if in_place else _swap_in)(tmp, path); fsync_path(path.parent)
+    except OSError as e: raise save_error(path, e) from e
+    finally: shutil.rmtree(tmp, ignore_errors=True)
+
+# %% ../nbs/03_models.ipynb #15138ce0
+def _write_model(model:TaskModel, folder:Path, tokenizer, meta:dict):
+    "Write the files of a saved model into the empty `folder`."
+    _config_for_saving(model).save_pretrained(folder)
+    save_file(_state_for_saving(model), folder/'model.safetensors', metadata={'format': 'pt'})
+    if tokenizer is not None: tokenizer.save_pretrained(folder)
+    info = dict(ft_nb_format=1, heads={n: _head_meta(h) for n, h in model.heads.items()}, loss_weights=model.loss_weights, meta=meta)
+    (folder/'ft_nb.json').write_text(json.dumps(info, indent=1, ensure_ascii=False))
+
 # %% ../nbs/03_models.ipynb #a03a499a
-def save_model(model:TaskModel, path:str|Path, # the folder to write (created if needed)
+def save_model(model:TaskModel, path:str|Path, # the folder to write (created if needed; replaced only once the new one is complete)
                tokenizer=None, # saved beside the weights when given
                **meta): # recorded in ft_nb.json, e.g. max_len=256, alignment='first', scheme='IOB2'
-    "Save `model` as a standard Hugging Face folder plus ft-nb's metadata."
-    path = Path(path); path.mkdir(parents=True, exist_ok=True)
+    "Save `model` as a standard Hugging Face folder plus ft-nb's metadata, atomically: a crash or a full disk leaves the old one."
     if hasattr(model.encoder, 'merge_and_unload'): model = merge_lora(copy.deepcopy(model))
-    _config_for_saving(model).save_pretrained(path)
-    save_file(_state_for_saving(model), path/'model.safetensors', metadata={'format': 'pt'})
-    if tokenizer is not None: tokenizer.save_pretrained(path)
-    info = dict(ft_nb_format=1, heads={n: _head_meta(h) for n, h in model.heads.items()}, loss_weights=model.loss_weights, meta=meta)
-    (path/'ft_nb.json').write_text(json.dumps(info, indent=1, ensure_ascii=False))
-    return path
+    with atomic_folder(path) as tmp: _write_model(model, tmp, tokenizer, meta)
+    return Path(path)
+
+# %% ../nbs/03_models.ipynb #5be09669
+def _is_number(v)->bool: return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+def _is_labels(v)->bool: return isinstance(v, list) and len(v) > 0 and all(isinstance(l, str) for l in v) and len(set(v)) == len(v)
+HEAD_FIELDS = dict(kind=(lambda v: v in ('token', 'sequence'), "'token' or 'sequence'"),
+                   labels=(_is_labels, 'a non-empty list of distinct strings'),
+                   dropout=(lambda v: _is_number(v) and 0 <= v < 1, 'a number in [0, 1)'),
+                   crf=(lambda v: isinstance(v, bool), 'true or false'), multi_label=(lambda v: isinstance(v, bool), 'true or false'),
+                   pooling=(lambda v: v in ('cls', 'mean'), "'cls' or 'mean'"))
+INFO_FIELDS = dict(loss_weights=(lambda v: v is None or isinstance(v, dict) and all(map(_is_number, v.values())), 'null or numbers by head'),
+                   meta=(lambda v: isinstance(v, dict), 'an object'), ft_nb_format=(lambda v: v == 1, '1 (a newer ft-nb wrote this?)'))
+
+# %% ../nbs/03_models.ipynb #b90b4e3d
+def _check_fields(where:str, obj:dict, fields:dict, required=()):
+    "Each of `fields` in `obj` valid and each `required` one present; a `DataError` at `where` saying what was expected."
+    if not isinstance(obj, dict): raise DataError(f"{where}: a {type(obj).__name__}; expected an object")
+    for k in required:
+        if k not in obj: raise DataError(f"{where}: no {k!r}; expected {fields[k][1]}")
+    for k, (ok, expected) in fields.items():
+        if k in obj and not ok(obj[k]): raise DataError(f"{where}: {k} is {obj[k]!r:.60}; expected {expected}")
+
+# %% ../nbs/03_models.ipynb #16d0ca6b
+def read_ft_nb_json(folder:Path)->dict: # a saved model folder
+    "The folder's `ft_nb.json`, every field checked: the format, each head (kind, labels, dropout, options), loss weights, metadata."
+    file = Path(folder)/'ft_nb.json'; info = read_json(file, "ft-nb's description of the model's heads")
+    _check_fields(str(file), info, INFO_FIELDS)
+    if not isinstance(heads := info.get('heads'), dict) or not heads:
+        raise DataError(f"{file}: no 'heads'; expected an object naming at least one head")
+    for name, head in heads.items(): _check_fields(f"{file}: head {name!r}", head, HEAD_FIELDS, ('kind', 'labels', 'dropout'))
+    return info
 
 # %% ../nbs/03_models.ipynb #792f75ca
 def _heads_from_folder(path:Path, config)->tuple[dict, dict, dict]:
     "The heads' metadata, loss weights and user metadata of a saved folder."
     if (path/'ft_nb.json').exists():
-        info = json.loads((path/'ft_nb.json').read_text())
+        info = read_ft_nb_json(path)
         return info['heads'], info.get('loss_weights'), info.get('meta', {})
     if any(a.endswith('ForTokenClassification') for a in config.architectures or []):
         labels = [config.id2label[i] for i in sorted(config.id2label)]
         return {'ner': dict(kind='token', labels=labels, dropout=0.1)}, None, {}
-    raise ValueError(f"{path}: neither an ft-nb model (no ft_nb.json) nor a token-classification model")
+    raise DataError(f"{path}: neither an ft-nb model (no ft_nb.json) nor a token-classification model")
 
 # %% ../nbs/03_models.ipynb #cf693031
 def _make_head(hidden_size:int, info:dict):
@@ -355,23 +552,37 @@ def _make_head(hidden_size:int, info:dict):
     return SequenceHead(hidden_size, info['labels'], info['dropout'], info.get('pooling', 'cls'), info.get('multi_label', False))
 
 # %% ../nbs/03_models.ipynb #a80c39ba
+def _check_weights(model:TaskModel, file:Path):
+    "Every weight `model` needs is in safetensors `file`, with the shape that the config and the label map describe."
+    shapes, expected = safetensors_shapes(file), {k: tuple(v.shape) for k, v in _state_for_saving(model).items()}
+    if missing := sorted(set(expected) - set(shapes)): raise DataError(f"{file}: missing weights {missing[:5]}")
+    if wrong := [k for k in expected if shapes[k] != expected[k]]:
+        raise DataError(f"{file}: {wrong[0]} has shape {shapes[wrong[0]]}, but config.json and ft_nb.json describe "
+                        f"{expected[wrong[0]]}: do the label map and the weights belong together?")
+
+# %% ../nbs/03_models.ipynb #1cb0eba2
 def _load_weights(model:TaskModel, path:Path):
-    "Load the folder's `model.safetensors` into `model`, after checking that no weight is missing."
-    state, expected = load_file(path/'model.safetensors'), _state_for_saving(model)
-    missing = set(expected) - set(state)
-    if missing: raise ValueError(f"{path/'model.safetensors'}: missing weights {sorted(missing)[:5]}")
+    "Load the folder's `model.safetensors` into `model`, after checking that every weight is there with its shape."
+    _check_weights(model, path/'model.safetensors'); state = load_file(path/'model.safetensors')
     prefix = model.encoder.base_model_prefix
     model.encoder.load_state_dict({k[len(prefix) + 1:]: v for k, v in state.items() if k.startswith(prefix + '.')}, strict=True)
     for name, head in model.heads.items(): head.load_state_dict({k: state[_head_prefix(model, name) + k] for k in head.state_dict()})
 
+# %% ../nbs/03_models.ipynb #2a2406ec
+def _saved_config(path:Path):
+    "The config of saved model folder `path`, after checking the folder, as `transformers` builds it."
+    check_model_folder(path)
+    if not (path/'model.safetensors').exists(): raise DataError(f"{path}: no model.safetensors; expected the weights save_model writes")
+    try: return AutoConfig.from_pretrained(path, trust_remote_code=False)
+    except Exception as e: raise DataError(f"{path/'config.json'}: not a usable config ({type(e).__name__}: {brief(e)})") from None
+
 # %% ../nbs/03_models.ipynb #4e83357d
 def load_model(path:str|Path)->TaskModel:
-    "Load a model saved by `save_model` (or a `transformers` token classifier) from its folder."
+    "Load a model saved by `save_model` (or a `transformers` token classifier) from its folder, checked first."
     path = Path(path)
-    if not (path/'config.json').exists(): raise FileNotFoundError(f"{path}: no config.json, not a saved model folder")
-    config = AutoConfig.from_pretrained(path)
+    if not path.is_dir(): raise DataError(f"{path}: no such model folder")
+    config = _saved_config(path)
     heads_info, loss_weights, meta = _heads_from_folder(path, config)
     model = TaskModel(encoder_from_config(config), {n: _make_head(config.hidden_size, h) for n, h in heads_info.items()}, loss_weights)
-    _load_weights(model, path)
-    model.meta = meta
+    _load_weights(model, path); model.meta = meta
     return model.eval()

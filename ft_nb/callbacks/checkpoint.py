@@ -6,18 +6,20 @@ Docs: https://ft-nb.github.io/ft-nb/callbacks.checkpoint.html.md"""
 
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #7a37fe20
 from __future__ import annotations
-import itertools, json, math, os, random, shutil, tempfile
+import itertools, json, math, os, random, re, shutil, tempfile, warnings
 from pathlib import Path
 import numpy as np
 import torch
 import safetensors.torch
 from torch.utils.data import DataLoader, Sampler
 from fastcore.basics import patch
+from ..data.core import DataError
 from ..learner import Callback, CancelFitException, MetricsCB
+from ..models import atomic_folder, brief, fsync_path, read_json, safetensors_shapes, save_error
 
 # %% auto #0
-__all__ = ['TrackerCB', 'EarlyStoppingCB', 'atomic_save', 'SaveBestCB', 'rng_state', 'set_rng_state', 'SkipBatches',
-           'skip_batches', 'CheckpointCB', 'resume']
+__all__ = ['STATE_FIELDS', 'TRAINING_PARTS', 'TrackerCB', 'EarlyStoppingCB', 'atomic_save', 'SaveBestCB', 'rng_state',
+           'set_rng_state', 'SkipBatches', 'skip_batches', 'CheckpointCB', 'load_checkpoint', 'resume']
 
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #8677b3f0
 def _row_done(learn)->bool:
@@ -74,24 +76,19 @@ class EarlyStoppingCB(TrackerCB):
         if self.verbose: print(f"early stop after epoch {learn.epoch}: best {self.monitor} {self.best:.4f} at epoch {self.best_epoch}")
         raise CancelFitException()
 
-# %% ../../nbs/05a_callbacks.checkpoint.ipynb #fb9e406c
-def _fsync(path):
-    "Flush file or folder `path` to the disk (folders only where the OS allows opening them)."
-    try: fd = os.open(path, os.O_RDONLY)
-    except OSError: return
-    try: os.fsync(fd)
-    finally: os.close(fd)
-
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #c834d521
 def atomic_save(path, # the file to write or overwrite
                 write, # `write(tmp)` writes the complete file at path `tmp`
                )->Path:
     "Write `path` through a temporary file in the same folder, renamed over it only once complete."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'); os.close(fd)
-    try: write(tmp); _fsync(tmp); os.replace(tmp, path)
-    except BaseException: Path(tmp).unlink(missing_ok=True); raise
-    _fsync(path.parent) # the rename itself survives a power cut
+    path = Path(path); tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'); os.close(fd)
+        write(tmp); fsync_path(tmp); os.replace(tmp, path); fsync_path(path.parent) # the rename too survives a power cut
+    except OSError as e: raise save_error(path, e) from e
+    finally:
+        if tmp: Path(tmp).unlink(missing_ok=True)
     return path
 
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #f4e3dbd3
@@ -137,10 +134,25 @@ def skip_batches(dl:DataLoader, # a loader with a batch sampler
     kw = {k: getattr(dl, k) for k in names} | ({'prefetch_factor': dl.prefetch_factor} if dl.num_workers else {})
     return DataLoader(dl.dataset, batch_sampler=SkipBatches(dl.batch_sampler, n), **kw)
 
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #162c9c8b
+def _ckpt_number(folder:Path)->int|None:
+    "The number of checkpoint folder `folder` (`ckpt-000012`: 12); `None` for anything else, such as a `ckpt-3-backup`."
+    m = re.fullmatch(r'ckpt-(\d{6,})', folder.name)
+    return int(m[1]) if m and folder.is_dir() else None
+
+def _checkpoints(path:Path)->list[Path]:
+    "The checkpoint folders in `path`, newest first."
+    return sorted((p for p in path.glob('ckpt-*') if _ckpt_number(p) is not None), key=_ckpt_number, reverse=True)
+
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #82a2cdd5
 def _latest(path:Path)->Path|None:
-    "The newest complete checkpoint folder in `path`, if there is one."
-    return path/(path/'latest').read_text().strip() if (path/'latest').exists() else None
+    "The checkpoint folder that `path/latest` names (`None` without that file); a `DataError` if it names none."
+    file = path/'latest'
+    if not file.exists(): return None
+    name = file.read_text(errors='replace').strip()
+    if _ckpt_number(path/name) is None:
+        raise DataError(f"{file}: names {name!r:.40}, not a checkpoint folder of {path}; expected a name such as ckpt-000012")
+    return path/name
 
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #77c7bb90
 def _stateful(learn)->dict:
@@ -164,7 +176,7 @@ class CheckpointCB(Callback):
 @patch
 def before_fit(self:CheckpointCB, learn):
     if learn.epoch == 0 or not hasattr(self, 'step'): self.step = 0
-    latest = _latest(self.path); self.n, self.due = int(latest.name[5:]) if latest else 0, False
+    self.n, self.due = max(map(_ckpt_number, _checkpoints(self.path)), default=0), False
 
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #4de5778c
 @patch
@@ -182,19 +194,24 @@ def progress(self:CheckpointCB, learn, epoch:int, batches:int)->dict:
 
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #12f892ca
 @patch
-def save(self:CheckpointCB, learn, epoch:int, batches:int): # the next batch to train is batch `batches` of epoch `epoch`
-    "Write a new checkpoint folder, point `latest` at it, and delete the old ones."
-    self.n += 1; folder = self.path/f'ckpt-{self.n:06d}'
-    shutil.rmtree(folder, ignore_errors=True); folder.mkdir(parents=True) # a crash's leftover, which `latest` never named
+def _write(self:CheckpointCB, learn, folder:Path, epoch:int, batches:int):
+    "Write the three files of a checkpoint into the empty `folder`."
     safetensors.torch.save_model(learn.model, folder/'model.safetensors')
     sched, rng = getattr(learn, 'scheduler', None), rng_state() if batches else None # at an epoch's start, `epoch_rng` is all
     torch.save(dict(optimizer=learn.opt.state_dict(), scheduler=sched and sched.state_dict(), rng=rng, epoch_rng=self.epoch_rng),
                folder/'training.pt')
     (folder/'state.json').write_text(json.dumps(self.progress(learn, epoch, batches), indent=1))
-    for f in folder.iterdir(): _fsync(f)
+
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #e104ed1b
+@patch
+def save(self:CheckpointCB, learn, epoch:int, batches:int): # the next batch to train is batch `batches` of epoch `epoch`
+    "Write a new checkpoint folder, point `latest` at it, and delete the old ones."
+    self.n += 1; folder = self.path/f'ckpt-{self.n:06d}'
+    try:
+        with atomic_folder(folder) as tmp: self._write(learn, tmp, epoch, batches)
+    except DataError as e: raise DataError(f"{e}; the checkpoint that {self.path/'latest'} names is intact") from e
     atomic_save(self.path/'latest', lambda tmp: Path(tmp).write_text(folder.name))
-    for old in self.path.glob('ckpt-*'):
-        if int(old.name[5:]) <= self.n - self.keep: shutil.rmtree(old)
+    for old in _checkpoints(self.path)[self.keep:]: shutil.rmtree(old)
 
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #e63506e8
 @patch
@@ -228,7 +245,7 @@ class _Remaining:
 class _ResumeCB(Callback):
     "Apply a loaded checkpoint at the start of the next training epoch, then remove itself."
     order = -100 # before any other callback sees the epoch or its batches
-    def __init__(self, state:dict, tensors:dict): self.state, self.tensors = state, tensors
+    def __init__(self, state:dict, tensors:dict, folder:Path|None=None): self.state, self.tensors, self.folder = state, tensors, folder
     def before_batch(self, learn):
         if learn.training: learn.iter += self.state['batches'] # numbered as in the uninterrupted epoch
     def cleanup_epoch(self, learn):
@@ -238,7 +255,7 @@ class _ResumeCB(Callback):
 @patch
 def before_epoch(self:_ResumeCB, learn):
     if not learn.training: return
-    learn.opt.load_state_dict(self.tensors['optimizer'])
+    _load_optimizer(learn.opt, self.tensors['optimizer'], self.folder and self.folder/'training.pt')
     if self.tensors['scheduler'] is not None: learn.scheduler.load_state_dict(self.tensors['scheduler'])
     stateful = _stateful(learn)
     for k, s in self.state['callbacks'].items():
@@ -246,16 +263,56 @@ def before_epoch(self:_ResumeCB, learn):
     set_rng_state(self.tensors['epoch_rng'])
     learn.dl = _Remaining(learn, self.state, self.tensors['rng'])
 
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #6eecf998
+def _load_optimizer(opt, state:dict, file):
+    "Load `state` into optimizer `opt`, after checking that it fits: a `DataError` naming `file` otherwise."
+    try: opt.load_state_dict(state)
+    except (ValueError, KeyError, TypeError, IndexError) as e: raise DataError(f"{file}: the optimizer state does not fit ({brief(e)})") from None
+    for p in (p for g in opt.param_groups for p in g['params']):
+        for k, v in opt.state.get(p, {}).items():
+            if torch.is_tensor(v) and v.ndim and v.shape != p.shape:
+                raise DataError(f"{file}: the optimizer's {k} has shape {tuple(v.shape)} for a parameter of shape {tuple(p.shape)}")
+
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #712b8c65
+STATE_FIELDS = ('epoch', 'batches', 'step', 'lr', 'history', 'callbacks', 'train_loss')
+TRAINING_PARTS = ('optimizer', 'scheduler', 'rng', 'epoch_rng')
+def load_checkpoint(folder:Path)->tuple[dict, dict]: # a checkpoint folder, such as `path/'ckpt-000012'`
+    "The `state.json` and the `training.pt` of checkpoint `folder`, after checking that all three files are complete."
+    state = read_json(folder/'state.json', 'the progress of a training run')
+    if missing := [k for k in STATE_FIELDS if k not in state]: raise DataError(f"{folder/'state.json'}: no {missing}; expected {STATE_FIELDS}")
+    safetensors_shapes(folder/'model.safetensors')
+    return state, _training_state(folder/'training.pt')
+
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #38edb28f
+def _training_state(file:Path)->dict:
+    "The tensors of a checkpoint's `training.pt`, loaded with `weights_only` (no pickled code runs); a `DataError` if damaged."
+    try: tensors = torch.load(file, map_location='cpu', weights_only=True)
+    except Exception as e: raise DataError(f"{file}: not a complete training state ({type(e).__name__}: {brief(e)})") from None
+    if not isinstance(tensors, dict) or (missing := [k for k in TRAINING_PARTS if k not in tensors]):
+        raise DataError(f"{file}: lacks {missing if isinstance(tensors, dict) else 'everything'}; expected {TRAINING_PARTS}")
+    return tensors
+
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #f23bc087
+def _resumable(path:Path)->tuple[Path, dict, dict]:
+    "The newest checkpoint in `path` that loads: the one `latest` names, else the newest other; its folder, state and tensors."
+    problems, named = [], None
+    try: named = _latest(path)
+    except DataError as e: problems.append(str(e))
+    for folder in [named] * (named is not None) + [f for f in _checkpoints(path) if f != named]:
+        try: state, tensors = load_checkpoint(folder)
+        except DataError as e: problems.append(str(e)); continue
+        if problems: warnings.warn(f"resuming from {folder}, because " + '; '.join(problems))
+        return folder, state, tensors
+    raise DataError('; '.join(problems) if problems else f"{path}: no checkpoint (no 'latest' file)")
+
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #90e222f2
 def resume(learn, # a Learner built like the one that saved the checkpoint
            path, # the folder given to `CheckpointCB`
           )->dict: # the checkpoint's `state.json`
-    "Load the newest checkpoint in `path` into `learn`, so that `learn.fit(n_epochs)` carries on from it."
-    folder = _latest(Path(path))
-    if folder is None: raise FileNotFoundError(f"{path}: no checkpoint (no 'latest' file)")
-    state = json.loads((folder/'state.json').read_text())
-    safetensors.torch.load_model(learn.model, folder/'model.safetensors')
+    "Load the newest good checkpoint in `path` into `learn`, so that `learn.fit(n_epochs)` carries on from it."
+    folder, state, tensors = _resumable(Path(path))
+    try: safetensors.torch.load_model(learn.model, folder/'model.safetensors')
+    except RuntimeError as e: raise DataError(f"{folder/'model.safetensors'}: does not fit this model ({brief(e)})") from None
     learn.epoch, learn.lr, learn.history = state['epoch'], state['lr'], state['history']
-    learn.cbs = [cb for cb in learn.cbs if not isinstance(cb, _ResumeCB)] + \
-                [_ResumeCB(state, torch.load(folder/'training.pt', map_location='cpu', weights_only=True))]
+    learn.cbs = [cb for cb in learn.cbs if not isinstance(cb, _ResumeCB)] + [_ResumeCB(state, tensors, folder)]
     return state
