@@ -33,13 +33,15 @@ def main():
         model = Path(tmp)/'model'; make_model(model)
         cases = {'ft-nb --help': (ftnb + ['--help'], None), 'ft-nb train --help': (ftnb + ['train', '--help'], None),
                  'ft-nb predict --help': (ftnb + ['predict', '--help'], None),
+                 'ft-nb lr-find --help': (ftnb + ['lr-find', '--help'], None),
+                 'ft-nb train --print-config': (ftnb + ['train', '--print-config'], None),
                  'import Predictor': ([sys.executable, '-c', 'from ft_nb.inference import Predictor'], None),
                  'ft-nb predict, 1 line': (ftnb + ['predict', '--model', str(model)], 'John lives in Paris.\n')}
         results = {}
         for name, (cmd, stdin) in cases.items():
             times = [timed(cmd, stdin) for _ in range(args.repeat)]
             results[name] = dict(median_s=round(statistics.median(times), 3), min_s=round(min(times), 3))
-            print(f'{name:24s} median {results[name]["median_s"]:.2f} s (min {results[name]["min_s"]:.2f})')
+            print(f'{name:28s} median {results[name]["median_s"]:.2f} s (min {results[name]["min_s"]:.2f})')
     for name, code in {'import Predictor': 'from ft_nb.inference import Predictor', 'import ft_nb.cli': 'import ft_nb.cli'}.items():
         results[name + ' imports'] = imported(code); print(f'{name} imports: {" ".join(results[name + " imports"])}')
     if args.json: Path(args.json).write_text(json.dumps(results, indent=1))

@@ -1,4 +1,4 @@
-"""Fine-tune, evaluate and tag from the terminal: `ft-nb train`, `ft-nb eval`, `ft-nb predict`.
+"""Fine-tune, evaluate and tag from the terminal: `ft-nb train`, `ft-nb eval`, `ft-nb predict`, and `ft-nb lr-find` to pick a learning rate.
 
 Docs: https://ft-nb.github.io/ft-nb/cli.html.md"""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal, get_args, get_origin, get_type_hints
 from fastcore.docments import docments
 import ft_nb
-from .config import TrainConfig, read_config
+from .config import TrainConfig, config_template, read_config
 from .tasks.core import ALIASES, task_names
 
 # %% auto #0
@@ -23,6 +23,7 @@ def _kind(tp)->tuple:
     "The Python type of annotation `tp` and its choices: `X|None` is `X`, a `Literal` lists its values."
     args = [a for a in get_args(tp) if a is not type(None)]
     if get_origin(tp) is Literal: return type(args[0]), args
+    if len(args) == 1 and get_origin(args[0]) is Literal: return _kind(args[0]) # `Literal[...]|None`
     return (args[0] if args else tp), None
 
 # %% ../nbs/11_cli.ipynb #12c69f69
@@ -49,9 +50,8 @@ def _add_train_args(p:argparse.ArgumentParser):
 # %% ../nbs/11_cli.ipynb #fc18422c
 def train_config(args:argparse.Namespace)->TrainConfig:
     "The configuration of a run: defaults, then the `--config` file, then the flags given."
-    given = vars(args).copy()
-    from_file = read_config(given.pop('config')) if 'config' in given else {}
-    for k in ('command', 'func'): given.pop(k, None)
+    given = {k: v for k, v in vars(args).items() if k in {f.name for f in fields(TrainConfig)}} # not `config`, `num_it`, ...
+    from_file = read_config(args.config) if 'config' in vars(args) else {}
     return TrainConfig(**(from_file | given))
 
 # %% ../nbs/11_cli.ipynb #ed73f4d2
@@ -59,7 +59,9 @@ _EXAMPLES = """examples:
   ft-nb train                                   fine-tune the bundled MiniLM on the bundled WNUT-17 corpus
   ft-nb train --train train.conll --valid dev.conll --test test.conll --epochs 5 --out my-model
   ft-nb train --task classify --train train.csv --valid dev.csv --text-col review
+  ft-nb train --print-config > run.yaml        a commented file of every setting, to edit
   ft-nb train --config run.yaml --lr 3e-5      settings from a file; flags win
+  ft-nb lr-find --train train.conll --valid dev.conll   a learning rate to start from, and its plot
   ft-nb eval --model my-model --data test.conll --json
   ft-nb predict --model my-model --input texts.txt > entities.jsonl"""
 
@@ -88,6 +90,12 @@ def _predict_args(p:argparse.ArgumentParser):
     p.add_argument('--int8', action='store_true', help="dynamic int8 linear layers: faster on the CPU, tags may differ slightly")
     p.add_argument('--no-fast', action='store_true', help="plain nn.Linear layers instead of oneDNN's (see ft_nb.fastlinear)")
 
+# %% ../nbs/11_cli.ipynb #862025f8
+def _lr_find_args(p:argparse.ArgumentParser):
+    "The flags of `train` (the data, the model and the task's settings), and how many batches to try rates over."
+    _add_train_args(p)
+    p.add_argument('--num-it', type=int, default=100, help="mini-batches to try rates over, at most (default 100)")
+
 # %% ../nbs/11_cli.ipynb #088c2c6d
 def parser()->argparse.ArgumentParser:
     "The `ft-nb` argument parser."
@@ -95,20 +103,50 @@ def parser()->argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='ft-nb', description="Fine-tune pretrained transformer encoders on NLP tasks.", **kw)
     p.add_argument('--version', action='version', version=f"ft-nb {ft_nb.__version__}")
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
-    _add_train_args(sub.add_parser('train', help="fine-tune a model", **kw))
+    train = sub.add_parser('train', help="fine-tune a model", **kw); _add_train_args(train)
+    train.add_argument('--print-config', action='store_true', help="print the settings as a commented YAML file for --config, and stop")
+    _lr_find_args(sub.add_parser('lr-find', help="try learning rates on the training data: plot saved, rate suggested", **kw))
     _eval_args(sub.add_parser('eval', help="score a saved model on a labelled file", **kw))
     _predict_args(sub.add_parser('predict', help="tag or classify raw text lines, JSON lines out", **kw))
     return p
 
+# %% ../nbs/11_cli.ipynb #1f68890f
+def _check_model(cfg:TrainConfig)->TrainConfig:
+    "`cfg`, once its encoder is found: a mistyped folder or an unreachable Hub fails at once, before the data is read."
+    from ft_nb.core import resolve_model
+    resolve_model(cfg.model); return cfg
+
 # %% ../nbs/11_cli.ipynb #8ebbe9cf
 def _train(args)->int:
     cfg = train_config(args)
-    from ft_nb.train import fine_tune
+    if args.print_config: print(config_template(cfg), end=''); return 0
+    _check_model(cfg)
+    from ft_nb.train import fine_tune # after the check: loading the training stack takes seconds
     try: fine_tune(cfg)
     except KeyboardInterrupt:
         resume = f"ft-nb train --resume {Path(cfg.out)/'checkpoint'} <the same settings>"
         print(f"\ninterrupted. Continue from the last checkpoint with:\n  {resume}", file=sys.stderr)
         return 130
+    return 0
+
+# %% ../nbs/11_cli.ipynb #0893ffd0
+def _lr_find_learner(cfg:TrainConfig):
+    "The Learner `fine_tune` would train, built the same way but not fitted."
+    from ft_nb.core import set_seed
+    from ft_nb.tasks.core import get_task
+    from ft_nb.train import _task_learner
+    set_seed(cfg.seed); task = get_task(cfg.task)(cfg); splits = task.splits(); vocab = task.vocab(splits['train'])
+    items = {k: task.encode(data, vocab, train=k == 'train') for k, data in splits.items()}
+    return _task_learner(task, Path(cfg.out), vocab, splits, items)
+
+# %% ../nbs/11_cli.ipynb #2976cb27
+def _lr_find(args)->int:
+    cfg = _check_model(train_config(args)); out = Path(cfg.out); out.mkdir(parents=True, exist_ok=True)
+    res = _lr_find_learner(cfg).lr_find(num_it=args.num_it, show_plot=False)
+    from ft_nb.callbacks.schedule import plot_lr_find
+    plot_lr_find(res).savefig(out/'lr_find.png', dpi=100)
+    print(f"suggested learning rate: {res.min_div10:.1e} (a tenth of the rate of lowest loss; steepest descent at {res.steep:.1e})")
+    print(f"curve over {len(res.lrs)} batches saved to {out/'lr_find.png'}; use it with: ft-nb train --lr {res.min_div10:.1e} ...")
     return 0
 
 # %% ../nbs/11_cli.ipynb #f90c1293
@@ -144,11 +182,15 @@ def _predict(args)->int:
     return 0
 
 # %% ../nbs/11_cli.ipynb #d047c44c
+def _input_errors()->tuple:
+    "The errors that mean bad input; `DataError` lives in the data layer, which loads torch."
+    from ft_nb.data.core import DataError
+    return DataError, FileNotFoundError, UnicodeDecodeError
+
 def main(argv:list[str]|None=None)->int:
     "Entry point of the `ft-nb` console script."
     args = parser().parse_args(argv)
-    from ft_nb.data.core import DataError # after parsing: `--help` has exited by now, without loading torch
-    try: return {'train': _train, 'eval': _eval, 'predict': _predict}[args.command](args)
-    except (DataError, FileNotFoundError, UnicodeDecodeError) as e:
+    try: return {'train': _train, 'lr-find': _lr_find, 'eval': _eval, 'predict': _predict}[args.command](args)
+    except _input_errors() as e: # evaluated only once something is raised: `--print-config` never loads torch
         print(f"ft-nb {args.command}: error: {e}", file=sys.stderr); return 2
     except BrokenPipeError: return 0 # `ft-nb predict ... | head` closed the pipe: not an error

@@ -6,14 +6,16 @@ Docs: https://ft-nb.github.io/ft-nb/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #9a293e21
 from __future__ import annotations
-import os, random, re, sys
+import functools, os, random, re, socket, sys, threading
+from contextlib import suppress
+from urllib.parse import urlsplit
 from pathlib import Path
 import numpy as np
 import torch
 
 # %% auto #0
 __all__ = ['DEFAULT_MODEL', 'IGNORE_INDEX', 'set_seed', 'default_device', 'to_device', 'autocast_dtype', 'bundled_model_dir',
-           'resolve_model', 'dev_data_dir', 'in_notebook']
+           'hub_reachable', 'resolve_model', 'dev_data_dir', 'in_notebook']
 
 # %% ../nbs/00_core.ipynb #97ce4375
 def set_seed(seed:int=42, # the seed for Python, NumPy and torch (CPU and every GPU)
@@ -64,6 +66,30 @@ _HUB_ID = re.compile(r'^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$') # `name` or `org/name`,
 
 def _hub_offline()->bool: return os.environ.get('HF_HUB_OFFLINE', '0').lower() in ('1', 'true', 'yes', 'on')
 
+def _path_like(name:str)->bool:
+    "Whether `name` is spelt as a path rather than a Hub id: not `name` or `org/name`, or `a/b` with a folder `a` here."
+    return not _HUB_ID.match(name) or ('/' in name and Path(name).parent.is_dir())
+
+# %% ../nbs/00_core.ipynb #a1e19a04
+def _can_connect(url:str, timeout:float)->bool:
+    "Whether the host and port of `url` accept a TCP connection within `timeout` seconds, name lookup included."
+    u, ok = urlsplit(url), []
+    def connect():
+        with suppress(OSError): socket.create_connection((u.hostname, u.port or 443), timeout=timeout).close(); ok.append(True)
+    thread = threading.Thread(target=connect, daemon=True); thread.start(); thread.join(timeout)
+    return bool(ok)
+
+# %% ../nbs/00_core.ipynb #e25f99c1
+_LOCAL_CHOICES = ("pass a local model folder instead (--model ./my-bert), leave the model out for the bundled MiniLM, "
+                  "or set HF_HUB_OFFLINE=1 to use only models already in the Hugging Face cache")
+
+@functools.cache
+def hub_reachable(timeout:float=1., # seconds to wait for the Hub's host (or the HTTPS proxy) to answer
+                 )->bool:
+    "Whether the Hugging Face Hub (`HF_ENDPOINT`, else huggingface.co) can be reached; asked once per process."
+    proxy = os.environ.get('HTTPS_PROXY') or os.environ.get('https_proxy')
+    return _can_connect(proxy or os.environ.get('HF_ENDPOINT', 'https://huggingface.co'), timeout)
+
 # %% ../nbs/00_core.ipynb #39dd11e3
 def resolve_model(name:str|Path|None=None, # `None` or "bundled:minilm", a folder, or a Hub id
                  )->str: # a folder path or a Hub id, ready for `from_pretrained`
@@ -74,9 +100,10 @@ def resolve_model(name:str|Path|None=None, # `None` or "bundled:minilm", a folde
     if path.is_dir():
         if not (path/'config.json').exists(): raise FileNotFoundError(f"{path}: not a Hugging Face model folder (no config.json)")
         return str(path)
-    if not _HUB_ID.match(name) or path.exists(): raise FileNotFoundError(f"{name}: no such model folder")
-    if _hub_offline() and not _in_hub_cache(name):
-        raise FileNotFoundError(f"{name}: not in the local Hugging Face cache and HF_HUB_OFFLINE is set; pass a model folder instead")
+    if _path_like(name) or path.exists(): raise FileNotFoundError(f"{name}: no such model folder")
+    if _in_hub_cache(name): return name
+    if _hub_offline(): raise FileNotFoundError(f"{name}: not in the local Hugging Face cache and HF_HUB_OFFLINE is set; {_LOCAL_CHOICES}")
+    if not hub_reachable(): raise FileNotFoundError(f"{name}: no such model folder, and the Hugging Face Hub cannot be reached; {_LOCAL_CHOICES}")
     return name
 
 # %% ../nbs/00_core.ipynb #66790649

@@ -123,6 +123,41 @@ def test_help_and_version():
     assert 'epochs without a better validation score' in ' '.join(train_help.split()) # help from TrainConfig's docments
     assert ft_nb('--version').stdout.startswith('ft-nb ')
 
+def test_help_explains_every_flag_with_its_choices():
+    "Every flag of train and lr-find has a help text; schedules, decoders and loggers list their choices."
+    for cmd in ('train', 'lr-find'):
+        text = ' '.join(ft_nb(cmd, '--help').stdout.split())
+        for f in ('--warmup', '--layer-decay', '--max-norm', '--keep-checkpoints', '--decoder', '--schedule', '--log'): assert f in text, (cmd, f)
+        assert '--schedule {linear,cosine,constant,onecycle}' in text and '--log {tensorboard}' in text and '--decoder {viterbi,repair,drop}' in text
+        assert 'global norm exceeds this' in text and 'layer-wise learning-rate decay' in text
+    assert '--num-it NUM_IT' in ft_nb('lr-find', '--help').stdout and '--print-config' in ft_nb('train', '--help').stdout
+
+def test_print_config_round_trip(tmp_path):
+    "`train --print-config` writes a commented YAML file that `--config` reads back to the same settings."
+    res = ft_nb('train', '--epochs', '5', '--schedule', 'cosine', '--print-config')
+    assert res.returncode == 0 and '# passes over the training data\nepochs: 5\n' in res.stdout, res.stderr
+    (tmp_path/'run.yaml').write_text(res.stdout)
+    again = ft_nb('train', '--config', str(tmp_path/'run.yaml'), '--print-config')
+    assert again.returncode == 0 and again.stdout == res.stdout
+    assert ft_nb('train', '--config', str(tmp_path/'run.yaml'), '--lr', '1e-4', '--print-config').stdout != res.stdout # flags win
+
+def test_lr_find_saves_plot_and_suggests(work):
+    out = work/'lr-find'
+    res = ft_nb('lr-find', '--train', str(work/'train.conll'), '--valid', str(work/'valid.conll'), '--model', str(work/'tiny'),
+                '--bs', '4', '--num-it', '10', '--out', str(out))
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert (out/'lr_find.png').stat().st_size > 1000 and 'suggested learning rate: ' in res.stdout
+    assert float(res.stdout.split('suggested learning rate: ')[1].split()[0]) > 0
+    assert not (out/'model.safetensors').exists() # nothing trained, nothing saved
+
+def test_unreachable_hub_and_mistyped_folder_fail_fast(work, tmp_path):
+    "No network: a Hub id fails in seconds, naming the local alternatives; a path-like name is a missing folder."
+    env = os.environ | {'HF_ENDPOINT': 'https://127.0.0.1:9', 'HTTPS_PROXY': '', 'https_proxy': '', 'HF_HUB_OFFLINE': '0'} # a closed local port
+    res = ft_nb('train', '--model', 'no-such-org/no-such-model', '--out', str(tmp_path/'m'), env=env, timeout=60)
+    one_line_error(res, 'no-such-org/no-such-model', 'cannot be reached', 'bundled MiniLM', 'HF_HUB_OFFLINE=1')
+    (tmp_path/'models').mkdir()
+    one_line_error(ft_nb('lr-find', '--model', 'models/nope', cwd=tmp_path, env=env, timeout=60), 'models/nope: no such model folder')
+
 def test_usage_errors_exit_2():
     res = ft_nb('trian')
     assert res.returncode == 2 and "invalid choice: 'trian'" in res.stderr and 'Traceback' not in res.stderr
