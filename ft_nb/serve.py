@@ -141,7 +141,14 @@ async def submit(self:Batcher, texts:list[str], options:tuple=(), timeout:float|
     await self.queue.put(_Job(texts, options, future))
     return await asyncio.wait_for(future, timeout)
 
-# %% ../nbs/10_serve.ipynb #8cb060dd
+# %% ../nbs/10_serve.ipynb #50168661
+@patch
+async def stop(self:Batcher):
+    "Stop gathering, and wait for the inference thread to finish its batch."
+    if self._task: self._task.cancel(); await asyncio.gather(self._task, return_exceptions=True)
+    await asyncio.get_running_loop().run_in_executor(None, self.executor.shutdown)
+
+# %% ../nbs/10_serve.ipynb #6b00a522
 @patch
 async def _serve(self:Batcher):
     "Gather and run batches until cancelled."
@@ -153,14 +160,7 @@ async def _serve(self:Batcher):
 @patch
 def start(self:Batcher): self._task = asyncio.get_running_loop().create_task(self._serve())
 
-# %% ../nbs/10_serve.ipynb #cafcfe0c
-@patch
-async def stop(self:Batcher):
-    "Stop gathering, and wait for the inference thread to finish its batch."
-    if self._task: self._task.cancel(); await asyncio.gather(self._task, return_exceptions=True)
-    await asyncio.get_running_loop().run_in_executor(None, self.executor.shutdown)
-
-# %% ../nbs/10_serve.ipynb #e0c20a41
+# %% ../nbs/10_serve.ipynb #3b3d8366
 def predictor_runner(pred)->Callable[[list[str], tuple], list[dict]]:
     "A `Batcher` run function: `pred` (a `Predictor`) on texts with options (words, aggregation), as `ft-nb predict` records."
     variants = {}
@@ -170,7 +170,7 @@ def predictor_runner(pred)->Callable[[list[str], tuple], list[dict]]:
         return [as_record(t, r) for t, r in zip(texts, variants[key](texts))]
     return run
 
-# %% ../nbs/10_serve.ipynb #c00d4426
+# %% ../nbs/10_serve.ipynb #56d16596
 class ModelServer:
     "A model (a folder or a `Predictor`) behind a `Batcher`, with the `Limits` of its requests."
     def __init__(self, model, limits:Limits|None=None, max_batch:int=32, max_wait_ms:float=5.0,
@@ -179,7 +179,7 @@ class ModelServer:
         self.batcher = Batcher(lambda texts, options: self._runner(texts, options), max_batch, max_wait_ms) # `_runner`: set by `load`
         self.pred = self.error = None; self.ready, self.requests = False, 0
 
-# %% ../nbs/10_serve.ipynb #6e175e85
+# %% ../nbs/10_serve.ipynb #29623e16
 @patch
 def _predictor(self:ModelServer):
     import torch
@@ -187,7 +187,7 @@ def _predictor(self:ModelServer):
     if self.threads: torch.set_num_threads(self.threads)
     return self.model if isinstance(self.model, Predictor) else Predictor.from_folder(self.model, batch_size=self.batch_size)
 
-# %% ../nbs/10_serve.ipynb #7cf4c280
+# %% ../nbs/10_serve.ipynb #79ff9172
 @patch
 def load(self:ModelServer):
     "Load the predictor and warm it up (in the inference thread); `ready` once done, `error` if it failed."
@@ -196,14 +196,14 @@ def load(self:ModelServer):
         self.error = f"{type(e).__name__}: {e}"; print(f"ft-nb serve: cannot load {self.model}: {e}", file=sys.stderr)
     else: self.ready = True
 
-# %% ../nbs/10_serve.ipynb #1c978860
+# %% ../nbs/10_serve.ipynb #f5a0795f
 @patch
 def health(self:ModelServer)->tuple[int, dict]:
     "The status and body of `GET /health`: 200 once ready, 503 while loading or if loading failed."
     if self.ready: return 200, {'status': 'ok'}
     return 503, {'status': 'failed', 'error': self.error} if self.error else {'status': 'loading'}
 
-# %% ../nbs/10_serve.ipynb #a6c3acbd
+# %% ../nbs/10_serve.ipynb #d30942f5
 @patch
 def info(self:ModelServer)->dict:
     "The model, the limits and the counters, as `GET /info` answers."
@@ -215,7 +215,7 @@ def info(self:ModelServer)->dict:
     return {'task': p.task, 'kind': p.head.kind, 'labels': list(p.labels), 'encoder': enc, 'version': ft_nb.__version__,
             'limits': limits, 'defaults': {'words': p.words, 'aggregation': p.aggregation}, 'options': _choices(), 'stats': stats}
 
-# %% ../nbs/10_serve.ipynb #1a17ca7e
+# %% ../nbs/10_serve.ipynb #ca5cce5a
 @patch
 async def answer_predict(self:ModelServer, raw:bytes)->tuple[int, dict]:
     "The status and JSON body answering a `POST /predict` with body `raw`."
@@ -226,7 +226,7 @@ async def answer_predict(self:ModelServer, raw:bytes)->tuple[int, dict]:
     except asyncio.TimeoutError: return 504, {'error': f"timed out after {self.limits.timeout_s} s (--timeout-s); the server is busy, retry later"}
     except Exception as e: return 422, {'error': f"could not process these texts: {type(e).__name__}: {e}"}
 
-# %% ../nbs/10_serve.ipynb #9b8facd2
+# %% ../nbs/10_serve.ipynb #fe47e38b
 DESCRIPTION = "A saved ft-nb model over HTTP: POST /predict answers what `ft-nb predict` prints, under `results`."
 PREDICT_BODY = {'required': True, 'content': {'application/json': {'schema': {'type': 'object', 'required': ['texts'], 'properties': {
     'texts': {'type': 'array', 'items': {'type': 'string'}, 'minItems': 1, 'example': ["Peter Blackburn flew to Rome"]},
@@ -241,7 +241,7 @@ def _lifespan(ms:ModelServer):
         await ms.batcher.stop()
     return lifespan
 
-# %% ../nbs/10_serve.ipynb #af2f907e
+# %% ../nbs/10_serve.ipynb #d7004e62
 def _add_routes(app, ms:ModelServer):
     from fastapi import Request
     from fastapi.responses import JSONResponse
@@ -253,7 +253,7 @@ def _add_routes(app, ms:ModelServer):
     app.add_api_route('/health', health, methods=['GET'], summary="200 once the model is loaded and warm, 503 before")
     app.add_api_route('/info', info, methods=['GET'], summary="The model's task, labels and encoder, the limits, counters")
 
-# %% ../nbs/10_serve.ipynb #6a1df22d
+# %% ../nbs/10_serve.ipynb #83d7c8d5
 def make_app(model, # a saved model folder or a `Predictor`
              **kwargs): # for `ModelServer`: limits, max_batch, max_wait_ms, threads, batch_size
     "The FastAPI application serving `model`: POST /predict, GET /health, GET /info, /docs."
@@ -263,7 +263,7 @@ def make_app(model, # a saved model folder or a `Predictor`
     app.state.model_server = ms; _add_routes(app, ms)
     return app
 
-# %% ../nbs/10_serve.ipynb #6557fd9e
+# %% ../nbs/10_serve.ipynb #a5f98871
 def _wait_started(server, thread, sock, timeout:float)->str:
     for _ in range(int(timeout * 100)):
         if server.started: return f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -271,7 +271,7 @@ def _wait_started(server, thread, sock, timeout:float)->str:
         threading.Event().wait(0.01)
     raise TimeoutError(f"uvicorn did not start within {timeout} s")
 
-# %% ../nbs/10_serve.ipynb #1ae21fab
+# %% ../nbs/10_serve.ipynb #138d0c9d
 @contextmanager
 def background_server(app, port:int=0, timeout:float=30): # 0: any free port on 127.0.0.1; seconds to wait for uvicorn
     "Run `app` on uvicorn in a thread on 127.0.0.1; yields the base URL."
@@ -282,7 +282,7 @@ def background_server(app, port:int=0, timeout:float=30): # 0: any free port on 
     try: yield _wait_started(server, thread, sock, timeout)
     finally: server.should_exit = True; thread.join(timeout); sock.close()
 
-# %% ../nbs/10_serve.ipynb #ae89df26
+# %% ../nbs/10_serve.ipynb #871ab77a
 def wait_ready(url:str, timeout:float=60)->dict:
     "Poll `url`/health until it answers 200; the body of `url`/info."
     import httpx
@@ -291,7 +291,7 @@ def wait_ready(url:str, timeout:float=60)->dict:
         threading.Event().wait(0.05)
     raise TimeoutError(f"{url} not healthy within {timeout} s: {httpx.get(url + '/health').text}")
 
-# %% ../nbs/10_serve.ipynb #03b555bc
+# %% ../nbs/10_serve.ipynb #2ba46924
 SERVE_OPTIONS = [('--model', None, "a folder written by ft-nb train"), ('--host', '127.0.0.1', "address to listen on (default 127.0.0.1)"),
     ('--port', 8000, "default 8000"), ('--workers', 1, "server processes, each with its own model (default 1)"),
     ('--max-batch', 32, "texts per batch across requests (default 32)"),
@@ -299,14 +299,14 @@ SERVE_OPTIONS = [('--model', None, "a folder written by ft-nb train"), ('--host'
     ('--max-texts', 64, "texts per request (default 64)"), ('--max-text-chars', 10_000, "characters per text (default 10000)"),
     ('--timeout-s', 30.0, "seconds a request may wait for its answer before a 504 (default 30)")]
 
-# %% ../nbs/10_serve.ipynb #b9e87a3d
+# %% ../nbs/10_serve.ipynb #c5d6a852
 def add_serve_args(p:argparse.ArgumentParser)->argparse.ArgumentParser:
     "Add the options of `ft-nb serve` to `p`."
     for flag, default, help in SERVE_OPTIONS:
         p.add_argument(flag, default=default, type=type(default) if default is not None else str, required=default is None, help=help)
     return p
 
-# %% ../nbs/10_serve.ipynb #134a0cc5
+# %% ../nbs/10_serve.ipynb #6ff607b9
 def app_from_args(args:argparse.Namespace):
     "The application `ft-nb serve` options describe."
     limits = Limits(args.max_texts, args.max_text_chars, args.timeout_s)
@@ -315,10 +315,10 @@ def app_from_args(args:argparse.Namespace):
 
 def app_from_env(): return app_from_args(argparse.Namespace(**json.loads(os.environ['FT_NB_SERVE_ARGS'])))
 
-# %% ../nbs/10_serve.ipynb #e72f312c
+# %% ../nbs/10_serve.ipynb #a0eb1a2f
 def _usage_error(message:str)->int: print(f"ft-nb serve: error: {message}", file=sys.stderr); return 2
 
-# %% ../nbs/10_serve.ipynb #e1f6d4b5
+# %% ../nbs/10_serve.ipynb #7be78b60
 def serve_from_args(args:argparse.Namespace)->int:
     "Run `ft-nb serve` with parsed `args` until SIGINT or SIGTERM; 2 on a usage error."
     try: import uvicorn, fastapi
@@ -329,7 +329,7 @@ def serve_from_args(args:argparse.Namespace)->int:
     os.environ['FT_NB_SERVE_ARGS'] = json.dumps(vars(args) | {'func': None}) # read by app_from_env in each worker process
     uvicorn.run('ft_nb.serve:app_from_env', factory=True, workers=args.workers, **kw); return 0
 
-# %% ../nbs/10_serve.ipynb #33f8b96e
+# %% ../nbs/10_serve.ipynb #c61b6759
 def serve_main(argv:list[str]|None=None)->int:
     "`ft-nb serve` on its own: parse `argv` and run the server."
     return serve_from_args(add_serve_args(argparse.ArgumentParser(prog='ft-nb serve', description=DESCRIPTION)).parse_args(argv))
