@@ -17,9 +17,9 @@ import ft_nb
 
 # %% auto #0
 __all__ = ['DESCRIPTION', 'PREDICT_BODY', 'SERVE_OPTIONS', 'as_record', 'RequestError', 'Limits', 'json_type', 'json_body',
-           'check_texts', 'PredictRequest', 'parse_request', 'Batcher', 'predictor_runner', 'ModelServer', 'make_app',
-           'background_server', 'wait_ready', 'add_serve_args', 'app_from_args', 'app_from_env', 'serve_from_args',
-           'serve_main']
+           'read_body', 'check_texts', 'PredictRequest', 'parse_request', 'Batcher', 'predictor_runner', 'ModelServer',
+           'make_app', 'background_server', 'wait_ready', 'add_serve_args', 'app_from_args', 'app_from_env',
+           'serve_from_args', 'serve_main']
 
 # %% ../nbs/10_serve.ipynb #0e868abe
 def as_record(text:str, # the input text
@@ -37,6 +37,8 @@ class RequestError(Exception):
 class Limits:
     "What one request may ask of the server."
     max_texts:int=64; max_text_chars:int=10_000; timeout_s:float=30.0 # texts per request, characters per text, seconds
+    @property
+    def max_body_bytes(self)->int: return self.max_texts * (12 * self.max_text_chars + 8) + 4096 # every character as \uXXXX\uXXXX
 
 # %% ../nbs/10_serve.ipynb #dae872b2
 def json_type(x)->str:
@@ -51,7 +53,17 @@ def json_body(raw:bytes)->dict:
     if not isinstance(body, dict): raise RequestError(422, f"the body must be a JSON object, not {json_type(body)}")
     return body
 
-# %% ../nbs/10_serve.ipynb #665214f5
+# %% ../nbs/10_serve.ipynb #bde11947
+async def read_body(chunks, # an async iterator of bytes, such as a Starlette request's `stream()`
+                    max_bytes:int)->bytes:
+    "The body arriving in `chunks`; `RequestError` 413 once it passes `max_bytes`."
+    body = bytearray()
+    async for chunk in chunks:
+        body += chunk
+        if len(body) > max_bytes: raise RequestError(413, f"the body passes {max_bytes} bytes (--max-texts x --max-text-chars)")
+    return bytes(body)
+
+# %% ../nbs/10_serve.ipynb #49f45558
 def _text_problem(i:int, t, limits:Limits)->RequestError|None:
     if not isinstance(t, str): return RequestError(422, f"texts[{i}] is {json_type(t)}, not a string")
     if len(t) > limits.max_text_chars:
@@ -59,7 +71,7 @@ def _text_problem(i:int, t, limits:Limits)->RequestError|None:
     try: t.encode('utf-8')
     except UnicodeEncodeError: return RequestError(422, f"texts[{i}] is not valid Unicode (a lone surrogate)")
 
-# %% ../nbs/10_serve.ipynb #576a47d1
+# %% ../nbs/10_serve.ipynb #7897d108
 def check_texts(body:dict, limits:Limits)->list[str]:
     "The texts of a request `body`, or `RequestError` naming what is wrong with them."
     if 'texts' not in body: raise RequestError(422, "missing field 'texts': send {\"texts\": [\"some text\", ...]}")
@@ -71,7 +83,7 @@ def check_texts(body:dict, limits:Limits)->list[str]:
     if problem := next(filter(None, (_text_problem(i, t, limits) for i, t in enumerate(texts))), None): raise problem
     return texts
 
-# %% ../nbs/10_serve.ipynb #866aff58
+# %% ../nbs/10_serve.ipynb #ce8b5ad3
 @dataclass
 class PredictRequest:
     "A checked request: its texts and options (`None`: the server's default)."
@@ -82,7 +94,7 @@ def _choices()->dict[str,tuple]:
     from ft_nb.evaluation import REDUCTIONS
     return {'words': tuple(WORDS), 'aggregation': tuple(REDUCTIONS)}
 
-# %% ../nbs/10_serve.ipynb #42a440b6
+# %% ../nbs/10_serve.ipynb #08239de0
 def parse_request(raw:bytes, limits:Limits)->PredictRequest:
     "The `PredictRequest` in the body `raw`, or `RequestError` naming the problem."
     body, choices = json_body(raw), _choices()
@@ -93,7 +105,7 @@ def parse_request(raw:bytes, limits:Limits)->PredictRequest:
             raise RequestError(422, f"{k} must be one of {list(allowed)}, not {body[k]!r}")
     return PredictRequest(check_texts(body, limits), body.get('words'), body.get('aggregation'))
 
-# %% ../nbs/10_serve.ipynb #c9939cad
+# %% ../nbs/10_serve.ipynb #3239bd46
 @dataclass
 class _Job: texts:list[str]; options:tuple; future:asyncio.Future
 
@@ -105,7 +117,7 @@ class Batcher:
         self.queue, self.batch_sizes, self._held, self._task = asyncio.Queue(), [], None, None
         self.executor = ThreadPoolExecutor(1, thread_name_prefix='ft-nb-inference') # the one thread that calls torch
 
-# %% ../nbs/10_serve.ipynb #87cb98c7
+# %% ../nbs/10_serve.ipynb #ad156d5e
 @patch
 async def _gather(self:Batcher)->list[_Job]:
     "The next batch: the first waiting request, then those arriving within `max_wait`, up to `max_batch` texts."
@@ -118,7 +130,7 @@ async def _gather(self:Batcher)->list[_Job]:
         jobs.append(job); n += len(job.texts)
     return jobs
 
-# %% ../nbs/10_serve.ipynb #0313a8f2
+# %% ../nbs/10_serve.ipynb #3f73da07
 @patch
 async def _run_jobs(self:Batcher, jobs:list[_Job], options:tuple):
     "Run the live `jobs` in one call of `run`; on failure, each alone so that only the culprit gets the error."
@@ -133,7 +145,7 @@ async def _run_jobs(self:Batcher, jobs:list[_Job], options:tuple):
     for j, start in zip(jobs, itertools.accumulate([0] + [len(j.texts) for j in jobs])):
         if not j.future.done(): j.future.set_result(results[start:start + len(j.texts)])
 
-# %% ../nbs/10_serve.ipynb #f14d926d
+# %% ../nbs/10_serve.ipynb #9e8fbc4b
 @patch
 async def submit(self:Batcher, texts:list[str], options:tuple=(), timeout:float|None=None)->list:
     "The results for `texts`, computed together with other requests' texts; `asyncio.TimeoutError` past `timeout` s."
@@ -141,14 +153,14 @@ async def submit(self:Batcher, texts:list[str], options:tuple=(), timeout:float|
     await self.queue.put(_Job(texts, options, future))
     return await asyncio.wait_for(future, timeout)
 
-# %% ../nbs/10_serve.ipynb #50168661
+# %% ../nbs/10_serve.ipynb #69b926fa
 @patch
 async def stop(self:Batcher):
     "Stop gathering, and wait for the inference thread to finish its batch."
     if self._task: self._task.cancel(); await asyncio.gather(self._task, return_exceptions=True)
     await asyncio.get_running_loop().run_in_executor(None, self.executor.shutdown)
 
-# %% ../nbs/10_serve.ipynb #6b00a522
+# %% ../nbs/10_serve.ipynb #b3bf54c1
 @patch
 async def _serve(self:Batcher):
     "Gather and run batches until cancelled."
@@ -160,7 +172,7 @@ async def _serve(self:Batcher):
 @patch
 def start(self:Batcher): self._task = asyncio.get_running_loop().create_task(self._serve())
 
-# %% ../nbs/10_serve.ipynb #3b3d8366
+# %% ../nbs/10_serve.ipynb #dfa0d6d9
 def predictor_runner(pred)->Callable[[list[str], tuple], list[dict]]:
     "A `Batcher` run function: `pred` (a `Predictor`) on texts with options (words, aggregation), as `ft-nb predict` records."
     variants = {}
@@ -170,7 +182,7 @@ def predictor_runner(pred)->Callable[[list[str], tuple], list[dict]]:
         return [as_record(t, r) for t, r in zip(texts, variants[key](texts))]
     return run
 
-# %% ../nbs/10_serve.ipynb #56d16596
+# %% ../nbs/10_serve.ipynb #29fbbe54
 class ModelServer:
     "A model (a folder or a `Predictor`) behind a `Batcher`, with the `Limits` of its requests."
     def __init__(self, model, limits:Limits|None=None, max_batch:int=32, max_wait_ms:float=5.0,
@@ -179,7 +191,7 @@ class ModelServer:
         self.batcher = Batcher(lambda texts, options: self._runner(texts, options), max_batch, max_wait_ms) # `_runner`: set by `load`
         self.pred = self.error = None; self.ready, self.requests = False, 0
 
-# %% ../nbs/10_serve.ipynb #29623e16
+# %% ../nbs/10_serve.ipynb #276960e7
 @patch
 def _predictor(self:ModelServer):
     import torch
@@ -187,7 +199,7 @@ def _predictor(self:ModelServer):
     if self.threads: torch.set_num_threads(self.threads)
     return self.model if isinstance(self.model, Predictor) else Predictor.from_folder(self.model, batch_size=self.batch_size)
 
-# %% ../nbs/10_serve.ipynb #79ff9172
+# %% ../nbs/10_serve.ipynb #41468d6c
 @patch
 def load(self:ModelServer):
     "Load the predictor and warm it up (in the inference thread); `ready` once done, `error` if it failed."
@@ -196,14 +208,14 @@ def load(self:ModelServer):
         self.error = f"{type(e).__name__}: {e}"; print(f"ft-nb serve: cannot load {self.model}: {e}", file=sys.stderr)
     else: self.ready = True
 
-# %% ../nbs/10_serve.ipynb #f5a0795f
+# %% ../nbs/10_serve.ipynb #5904204f
 @patch
 def health(self:ModelServer)->tuple[int, dict]:
     "The status and body of `GET /health`: 200 once ready, 503 while loading or if loading failed."
     if self.ready: return 200, {'status': 'ok'}
     return 503, {'status': 'failed', 'error': self.error} if self.error else {'status': 'loading'}
 
-# %% ../nbs/10_serve.ipynb #d30942f5
+# %% ../nbs/10_serve.ipynb #8b22c696
 @patch
 def info(self:ModelServer)->dict:
     "The model, the limits and the counters, as `GET /info` answers."
@@ -215,7 +227,7 @@ def info(self:ModelServer)->dict:
     return {'task': p.task, 'kind': p.head.kind, 'labels': list(p.labels), 'encoder': enc, 'version': ft_nb.__version__,
             'limits': limits, 'defaults': {'words': p.words, 'aggregation': p.aggregation}, 'options': _choices(), 'stats': stats}
 
-# %% ../nbs/10_serve.ipynb #ca5cce5a
+# %% ../nbs/10_serve.ipynb #27317b4d
 @patch
 async def answer_predict(self:ModelServer, raw:bytes)->tuple[int, dict]:
     "The status and JSON body answering a `POST /predict` with body `raw`."
@@ -226,7 +238,15 @@ async def answer_predict(self:ModelServer, raw:bytes)->tuple[int, dict]:
     except asyncio.TimeoutError: return 504, {'error': f"timed out after {self.limits.timeout_s} s (--timeout-s); the server is busy, retry later"}
     except Exception as e: return 422, {'error': f"could not process these texts: {type(e).__name__}: {e}"}
 
-# %% ../nbs/10_serve.ipynb #fe47e38b
+# %% ../nbs/10_serve.ipynb #26a5aeaf
+@patch
+async def answer_stream(self:ModelServer, chunks)->tuple[int, dict]:
+    "`answer_predict` for a body arriving in `chunks`, refused (413) once it passes `Limits.max_body_bytes`."
+    try: raw = await read_body(chunks, self.limits.max_body_bytes)
+    except RequestError as e: return e.status, {'error': str(e)}
+    return await self.answer_predict(raw)
+
+# %% ../nbs/10_serve.ipynb #7ce03518
 DESCRIPTION = "A saved ft-nb model over HTTP: POST /predict answers what `ft-nb predict` prints, under `results`."
 PREDICT_BODY = {'required': True, 'content': {'application/json': {'schema': {'type': 'object', 'required': ['texts'], 'properties': {
     'texts': {'type': 'array', 'items': {'type': 'string'}, 'minItems': 1, 'example': ["Peter Blackburn flew to Rome"]},
@@ -241,11 +261,11 @@ def _lifespan(ms:ModelServer):
         await ms.batcher.stop()
     return lifespan
 
-# %% ../nbs/10_serve.ipynb #d7004e62
+# %% ../nbs/10_serve.ipynb #2c65549e
 def _add_routes(app, ms:ModelServer):
     from fastapi import Request
     from fastapi.responses import JSONResponse
-    async def predict(request): return JSONResponse(*reversed(await ms.answer_predict(await request.body())))
+    async def predict(request): return JSONResponse(*reversed(await ms.answer_stream(request.stream())))
     predict.__annotations__['request'] = Request # the class itself: this module's annotations are strings FastAPI cannot resolve
     async def health(): return JSONResponse(*reversed(ms.health()))
     async def info(): return JSONResponse(*reversed((200, ms.info()) if ms.ready else ms.health()))
@@ -253,7 +273,7 @@ def _add_routes(app, ms:ModelServer):
     app.add_api_route('/health', health, methods=['GET'], summary="200 once the model is loaded and warm, 503 before")
     app.add_api_route('/info', info, methods=['GET'], summary="The model's task, labels and encoder, the limits, counters")
 
-# %% ../nbs/10_serve.ipynb #83d7c8d5
+# %% ../nbs/10_serve.ipynb #6f54eb36
 def make_app(model, # a saved model folder or a `Predictor`
              **kwargs): # for `ModelServer`: limits, max_batch, max_wait_ms, threads, batch_size
     "The FastAPI application serving `model`: POST /predict, GET /health, GET /info, /docs."
@@ -263,7 +283,7 @@ def make_app(model, # a saved model folder or a `Predictor`
     app.state.model_server = ms; _add_routes(app, ms)
     return app
 
-# %% ../nbs/10_serve.ipynb #a5f98871
+# %% ../nbs/10_serve.ipynb #09e211d0
 def _wait_started(server, thread, sock, timeout:float)->str:
     for _ in range(int(timeout * 100)):
         if server.started: return f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -271,7 +291,7 @@ def _wait_started(server, thread, sock, timeout:float)->str:
         threading.Event().wait(0.01)
     raise TimeoutError(f"uvicorn did not start within {timeout} s")
 
-# %% ../nbs/10_serve.ipynb #138d0c9d
+# %% ../nbs/10_serve.ipynb #5e337c9f
 @contextmanager
 def background_server(app, port:int=0, timeout:float=30): # 0: any free port on 127.0.0.1; seconds to wait for uvicorn
     "Run `app` on uvicorn in a thread on 127.0.0.1; yields the base URL."
@@ -282,7 +302,7 @@ def background_server(app, port:int=0, timeout:float=30): # 0: any free port on 
     try: yield _wait_started(server, thread, sock, timeout)
     finally: server.should_exit = True; thread.join(timeout); sock.close()
 
-# %% ../nbs/10_serve.ipynb #871ab77a
+# %% ../nbs/10_serve.ipynb #bb6add9d
 def wait_ready(url:str, timeout:float=60)->dict:
     "Poll `url`/health until it answers 200; the body of `url`/info."
     import httpx
@@ -291,7 +311,7 @@ def wait_ready(url:str, timeout:float=60)->dict:
         threading.Event().wait(0.05)
     raise TimeoutError(f"{url} not healthy within {timeout} s: {httpx.get(url + '/health').text}")
 
-# %% ../nbs/10_serve.ipynb #2ba46924
+# %% ../nbs/10_serve.ipynb #93ad19b2
 SERVE_OPTIONS = [('--model', None, "a folder written by ft-nb train"), ('--host', '127.0.0.1', "address to listen on (default 127.0.0.1)"),
     ('--port', 8000, "default 8000"), ('--workers', 1, "server processes, each with its own model (default 1)"),
     ('--max-batch', 32, "texts per batch across requests (default 32)"),
@@ -299,14 +319,14 @@ SERVE_OPTIONS = [('--model', None, "a folder written by ft-nb train"), ('--host'
     ('--max-texts', 64, "texts per request (default 64)"), ('--max-text-chars', 10_000, "characters per text (default 10000)"),
     ('--timeout-s', 30.0, "seconds a request may wait for its answer before a 504 (default 30)")]
 
-# %% ../nbs/10_serve.ipynb #c5d6a852
+# %% ../nbs/10_serve.ipynb #b0bda16b
 def add_serve_args(p:argparse.ArgumentParser)->argparse.ArgumentParser:
     "Add the options of `ft-nb serve` to `p`."
     for flag, default, help in SERVE_OPTIONS:
         p.add_argument(flag, default=default, type=type(default) if default is not None else str, required=default is None, help=help)
     return p
 
-# %% ../nbs/10_serve.ipynb #6ff607b9
+# %% ../nbs/10_serve.ipynb #ba5edebb
 def app_from_args(args:argparse.Namespace):
     "The application `ft-nb serve` options describe."
     limits = Limits(args.max_texts, args.max_text_chars, args.timeout_s)
@@ -315,10 +335,10 @@ def app_from_args(args:argparse.Namespace):
 
 def app_from_env(): return app_from_args(argparse.Namespace(**json.loads(os.environ['FT_NB_SERVE_ARGS'])))
 
-# %% ../nbs/10_serve.ipynb #a0eb1a2f
+# %% ../nbs/10_serve.ipynb #19c632a9
 def _usage_error(message:str)->int: print(f"ft-nb serve: error: {message}", file=sys.stderr); return 2
 
-# %% ../nbs/10_serve.ipynb #7be78b60
+# %% ../nbs/10_serve.ipynb #06d03357
 def serve_from_args(args:argparse.Namespace)->int:
     "Run `ft-nb serve` with parsed `args` until SIGINT or SIGTERM; 2 on a usage error."
     try: import uvicorn, fastapi
@@ -329,7 +349,7 @@ def serve_from_args(args:argparse.Namespace)->int:
     os.environ['FT_NB_SERVE_ARGS'] = json.dumps(vars(args) | {'func': None}) # read by app_from_env in each worker process
     uvicorn.run('ft_nb.serve:app_from_env', factory=True, workers=args.workers, **kw); return 0
 
-# %% ../nbs/10_serve.ipynb #c61b6759
+# %% ../nbs/10_serve.ipynb #1e1bde7f
 def serve_main(argv:list[str]|None=None)->int:
     "`ft-nb serve` on its own: parse `argv` and run the server."
     return serve_from_args(add_serve_args(argparse.ArgumentParser(prog='ft-nb serve', description=DESCRIPTION)).parse_args(argv))

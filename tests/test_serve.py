@@ -78,7 +78,8 @@ BAD = [(b'{"texts": ', 400, "invalid JSON"), (b'\xff\xfe', 400, "invalid JSON"),
        (json.dumps({'texts': ['a' * 301]}).encode(), 413, "301 characters; at most 300"),
        (json.dumps({'texts': ['a'] * 9}).encode(), 413, "9 texts in one request; at most 8"),
        (b'{"text": ["a"]}', 422, "unknown field 'text'"), (b'{"texts": ["a"], "words": "spaces"}', 422, "words must be one of"),
-       (b'{"texts": ["a"], "aggregation": 2}', 422, "aggregation must be one of")]
+       (b'{"texts": ["a"], "aggregation": 2}', 422, "aggregation must be one of"),
+       (b'{"texts": ["a"]' + b' ' * 40_000 + b'}', 413, "the body passes 32960 bytes")]
 
 @pytest.mark.parametrize('body,status,message', BAD, ids=[m for _, _, m in BAD])
 def test_bad_input_is_a_4xx_naming_the_problem(server, body, status, message):
