@@ -67,15 +67,16 @@ def offline(model, lines:list[str], folder:Path)->tuple[dict, list[dict]]:
     if res.returncode: raise SystemExit(f"ft-nb predict failed: {res.stderr[-2000:]}")
     return {'seconds': secs, 'texts_per_s': len(lines) / secs}, [json.loads(l) for l in res.stdout.splitlines()]
 
-def start_server(model, port:int, args)->subprocess.Popen:
+def start_server(model, port:int, args, log:Path)->subprocess.Popen:
+    "`ft-nb serve` in a subprocess, its log (one line per request) to the file `log`: a pipe nobody reads would fill up."
     cmd = [sys.executable, '-c', SERVER, '--model', str(model), '--host', '127.0.0.1', '--port', str(port),
            '--max-batch', str(args.max_batch), '--max-wait-ms', str(args.max_wait_ms)]
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    with open(log, 'w') as f: return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=f)
 
-def wait_healthy(url:str, proc:subprocess.Popen, timeout:float=120):
+def wait_healthy(url:str, proc:subprocess.Popen, timeout:float=120, log:Path|None=None):
     import httpx
     for _ in range(int(timeout * 10)):
-        if proc.poll() is not None: raise SystemExit(f"the server exited: {proc.stderr.read()[-2000:]}")
+        if proc.poll() is not None: raise SystemExit(f"the server exited: {log.read_text()[-2000:] if log else proc.returncode}")
         try:
             if httpx.get(f"{url}/health").status_code == 200: return
         except httpx.TransportError: pass
@@ -141,9 +142,9 @@ def main(argv=None):
         ref, expected = offline(model, lines, tmp)
         print(f"offline ft-nb predict: {ref['texts_per_s']:.1f} texts/s ({ref['seconds']:.1f} s for {len(lines)} lines)", flush=True)
         port = free_port(); url = f"http://127.0.0.1:{port}"
-        proc = start_server(model, port, args)
+        proc = start_server(model, port, args, tmp/'server.log')
         try:
-            wait_healthy(url, proc); levels = []
+            wait_healthy(url, proc, log=tmp/'server.log'); levels = []
             for c in map(int, args.levels.split(',')):
                 levels.append(r := asyncio.run(load_level(url, lines, c, expected, args.level_timeout)))
                 r['vs_offline'] = r['requests_per_s'] / ref['texts_per_s']

@@ -114,23 +114,33 @@ class Batcher:
     def __init__(self, run:Callable[[list[str], tuple], list], # results for (texts, options), in order; called in the inference thread
                  max_batch:int=32, max_wait_ms:float=5.0): # texts per batch; how long the first request waits for others
         self.run, self.max_batch, self.max_wait = run, max_batch, max_wait_ms / 1000
-        self.queue, self.batch_sizes, self._held, self._task = asyncio.Queue(), [], None, None
+        self.queue, self.batch_sizes, self._held, self._task, self._running = asyncio.Queue(), [], None, None, None
         self.executor = ThreadPoolExecutor(1, thread_name_prefix='ft-nb-inference') # the one thread that calls torch
 
-# %% ../nbs/10_serve.ipynb #ad156d5e
+# %% ../nbs/10_serve.ipynb #25528539
 @patch
-async def _gather(self:Batcher)->list[_Job]:
-    "The next batch: the first waiting request, then those arriving within `max_wait`, up to `max_batch` texts."
+async def _next_job(self:Batcher, left:float, running:asyncio.Future|None)->_Job|None:
+    "The next request within `left` s, or while the batch `running` runs; `None` if none came."
+    get, busy = asyncio.ensure_future(self.queue.get()), [running] if running is not None and not running.done() else []
+    done, _ = await asyncio.wait([get, *busy], timeout=None if busy else max(left, 0), return_when=asyncio.FIRST_COMPLETED)
+    if get in done: return get.result()
+    get.cancel(); return None # a cancelled `Queue.get` takes nothing off the queue
+
+# %% ../nbs/10_serve.ipynb #430448b1
+@patch
+async def _gather(self:Batcher, running:asyncio.Future|None=None)->list[_Job]:
+    "The next batch: the first waiting request, then those arriving within `max_wait` or while `running` runs."
     jobs = [self._held or await self.queue.get()]; self._held = None
     n, deadline = len(jobs[0].texts), asyncio.get_running_loop().time() + self.max_wait
-    while n < self.max_batch and (left := deadline - asyncio.get_running_loop().time()) > 0:
-        try: job = await asyncio.wait_for(self.queue.get(), left)
-        except asyncio.TimeoutError: break
+    while n < self.max_batch:
+        left = deadline - asyncio.get_running_loop().time()
+        if left <= 0 and (running is None or running.done()): break
+        if (job := await self._next_job(left, running)) is None: continue
         if n + len(job.texts) > self.max_batch: self._held = job; break
         jobs.append(job); n += len(job.texts)
     return jobs
 
-# %% ../nbs/10_serve.ipynb #3f73da07
+# %% ../nbs/10_serve.ipynb #eff1b675
 @patch
 async def _run_jobs(self:Batcher, jobs:list[_Job], options:tuple):
     "Run the live `jobs` in one call of `run`; on failure, each alone so that only the culprit gets the error."
@@ -145,7 +155,7 @@ async def _run_jobs(self:Batcher, jobs:list[_Job], options:tuple):
     for j, start in zip(jobs, itertools.accumulate([0] + [len(j.texts) for j in jobs])):
         if not j.future.done(): j.future.set_result(results[start:start + len(j.texts)])
 
-# %% ../nbs/10_serve.ipynb #9e8fbc4b
+# %% ../nbs/10_serve.ipynb #9c5196e1
 @patch
 async def submit(self:Batcher, texts:list[str], options:tuple=(), timeout:float|None=None)->list:
     "The results for `texts`, computed together with other requests' texts; `asyncio.TimeoutError` past `timeout` s."
@@ -153,26 +163,35 @@ async def submit(self:Batcher, texts:list[str], options:tuple=(), timeout:float|
     await self.queue.put(_Job(texts, options, future))
     return await asyncio.wait_for(future, timeout)
 
-# %% ../nbs/10_serve.ipynb #69b926fa
+# %% ../nbs/10_serve.ipynb #a81d2d73
 @patch
 async def stop(self:Batcher):
     "Stop gathering, and wait for the inference thread to finish its batch."
     if self._task: self._task.cancel(); await asyncio.gather(self._task, return_exceptions=True)
+    if self._running: await asyncio.gather(self._running, return_exceptions=True)
     await asyncio.get_running_loop().run_in_executor(None, self.executor.shutdown)
 
-# %% ../nbs/10_serve.ipynb #b3bf54c1
+# %% ../nbs/10_serve.ipynb #9ef4e82c
+@patch
+async def _run_batch(self:Batcher, jobs:list[_Job]):
+    "Run a gathered batch; requests with other options (`words`, `aggregation`) in their own call."
+    groups = {}
+    for j in jobs: groups.setdefault(j.options, []).append(j)
+    for options, group in groups.items(): await self._run_jobs(group, options)
+
+# %% ../nbs/10_serve.ipynb #44916710
 @patch
 async def _serve(self:Batcher):
-    "Gather and run batches until cancelled."
+    "Gather and run batches until cancelled; the next batch gathers while the inference thread runs this one."
     while True:
-        groups = {}
-        for j in await self._gather(): groups.setdefault(j.options, []).append(j)
-        for options, jobs in groups.items(): await self._run_jobs(jobs, options)
+        jobs = await self._gather(self._running)
+        if self._running: await asyncio.shield(self._running) # one batch at a time; `stop` must not cancel it
+        self._running = asyncio.ensure_future(self._run_batch(jobs))
 
 @patch
 def start(self:Batcher): self._task = asyncio.get_running_loop().create_task(self._serve())
 
-# %% ../nbs/10_serve.ipynb #dfa0d6d9
+# %% ../nbs/10_serve.ipynb #d33ec2b7
 def predictor_runner(pred)->Callable[[list[str], tuple], list[dict]]:
     "A `Batcher` run function: `pred` (a `Predictor`) on texts with options (words, aggregation), as `ft-nb predict` records."
     variants = {}
@@ -182,7 +201,7 @@ def predictor_runner(pred)->Callable[[list[str], tuple], list[dict]]:
         return [as_record(t, r) for t, r in zip(texts, variants[key](texts))]
     return run
 
-# %% ../nbs/10_serve.ipynb #29fbbe54
+# %% ../nbs/10_serve.ipynb #1ebd6963
 class ModelServer:
     "A model (a folder or a `Predictor`) behind a `Batcher`, with the `Limits` of its requests."
     def __init__(self, model, limits:Limits|None=None, max_batch:int=32, max_wait_ms:float=5.0,
@@ -191,7 +210,7 @@ class ModelServer:
         self.batcher = Batcher(lambda texts, options: self._runner(texts, options), max_batch, max_wait_ms) # `_runner`: set by `load`
         self.pred = self.error = None; self.ready, self.requests = False, 0
 
-# %% ../nbs/10_serve.ipynb #276960e7
+# %% ../nbs/10_serve.ipynb #e07b6808
 @patch
 def _predictor(self:ModelServer):
     import torch
@@ -199,7 +218,7 @@ def _predictor(self:ModelServer):
     if self.threads: torch.set_num_threads(self.threads)
     return self.model if isinstance(self.model, Predictor) else Predictor.from_folder(self.model, batch_size=self.batch_size)
 
-# %% ../nbs/10_serve.ipynb #41468d6c
+# %% ../nbs/10_serve.ipynb #8b88c951
 @patch
 def load(self:ModelServer):
     "Load the predictor and warm it up (in the inference thread); `ready` once done, `error` if it failed."
@@ -208,14 +227,14 @@ def load(self:ModelServer):
         self.error = f"{type(e).__name__}: {e}"; print(f"ft-nb serve: cannot load {self.model}: {e}", file=sys.stderr)
     else: self.ready = True
 
-# %% ../nbs/10_serve.ipynb #5904204f
+# %% ../nbs/10_serve.ipynb #7233892a
 @patch
 def health(self:ModelServer)->tuple[int, dict]:
     "The status and body of `GET /health`: 200 once ready, 503 while loading or if loading failed."
     if self.ready: return 200, {'status': 'ok'}
     return 503, {'status': 'failed', 'error': self.error} if self.error else {'status': 'loading'}
 
-# %% ../nbs/10_serve.ipynb #8b22c696
+# %% ../nbs/10_serve.ipynb #b0577723
 @patch
 def info(self:ModelServer)->dict:
     "The model, the limits and the counters, as `GET /info` answers."
@@ -227,7 +246,7 @@ def info(self:ModelServer)->dict:
     return {'task': p.task, 'kind': p.head.kind, 'labels': list(p.labels), 'encoder': enc, 'version': ft_nb.__version__,
             'limits': limits, 'defaults': {'words': p.words, 'aggregation': p.aggregation}, 'options': _choices(), 'stats': stats}
 
-# %% ../nbs/10_serve.ipynb #27317b4d
+# %% ../nbs/10_serve.ipynb #7d3c5b39
 @patch
 async def answer_predict(self:ModelServer, raw:bytes)->tuple[int, dict]:
     "The status and JSON body answering a `POST /predict` with body `raw`."
@@ -238,7 +257,7 @@ async def answer_predict(self:ModelServer, raw:bytes)->tuple[int, dict]:
     except asyncio.TimeoutError: return 504, {'error': f"timed out after {self.limits.timeout_s} s (--timeout-s); the server is busy, retry later"}
     except Exception as e: return 422, {'error': f"could not process these texts: {type(e).__name__}: {e}"}
 
-# %% ../nbs/10_serve.ipynb #26a5aeaf
+# %% ../nbs/10_serve.ipynb #d7bc2bb0
 @patch
 async def answer_stream(self:ModelServer, chunks)->tuple[int, dict]:
     "`answer_predict` for a body arriving in `chunks`, refused (413) once it passes `Limits.max_body_bytes`."
@@ -246,7 +265,7 @@ async def answer_stream(self:ModelServer, chunks)->tuple[int, dict]:
     except RequestError as e: return e.status, {'error': str(e)}
     return await self.answer_predict(raw)
 
-# %% ../nbs/10_serve.ipynb #7ce03518
+# %% ../nbs/10_serve.ipynb #aab88658
 DESCRIPTION = "A saved ft-nb model over HTTP: POST /predict answers what `ft-nb predict` prints, under `results`."
 PREDICT_BODY = {'required': True, 'content': {'application/json': {'schema': {'type': 'object', 'required': ['texts'], 'properties': {
     'texts': {'type': 'array', 'items': {'type': 'string'}, 'minItems': 1, 'example': ["Peter Blackburn flew to Rome"]},
@@ -261,7 +280,7 @@ def _lifespan(ms:ModelServer):
         await ms.batcher.stop()
     return lifespan
 
-# %% ../nbs/10_serve.ipynb #2c65549e
+# %% ../nbs/10_serve.ipynb #46b69cc6
 def _add_routes(app, ms:ModelServer):
     from fastapi import Request
     from fastapi.responses import JSONResponse
@@ -273,7 +292,7 @@ def _add_routes(app, ms:ModelServer):
     app.add_api_route('/health', health, methods=['GET'], summary="200 once the model is loaded and warm, 503 before")
     app.add_api_route('/info', info, methods=['GET'], summary="The model's task, labels and encoder, the limits, counters")
 
-# %% ../nbs/10_serve.ipynb #6f54eb36
+# %% ../nbs/10_serve.ipynb #d7bc3283
 def make_app(model, # a saved model folder or a `Predictor`
              **kwargs): # for `ModelServer`: limits, max_batch, max_wait_ms, threads, batch_size
     "The FastAPI application serving `model`: POST /predict, GET /health, GET /info, /docs."
@@ -283,7 +302,7 @@ def make_app(model, # a saved model folder or a `Predictor`
     app.state.model_server = ms; _add_routes(app, ms)
     return app
 
-# %% ../nbs/10_serve.ipynb #09e211d0
+# %% ../nbs/10_serve.ipynb #9d486b62
 def _wait_started(server, thread, sock, timeout:float)->str:
     for _ in range(int(timeout * 100)):
         if server.started: return f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -291,7 +310,7 @@ def _wait_started(server, thread, sock, timeout:float)->str:
         threading.Event().wait(0.01)
     raise TimeoutError(f"uvicorn did not start within {timeout} s")
 
-# %% ../nbs/10_serve.ipynb #5e337c9f
+# %% ../nbs/10_serve.ipynb #5c9100b1
 @contextmanager
 def background_server(app, port:int=0, timeout:float=30): # 0: any free port on 127.0.0.1; seconds to wait for uvicorn
     "Run `app` on uvicorn in a thread on 127.0.0.1; yields the base URL."
@@ -302,7 +321,7 @@ def background_server(app, port:int=0, timeout:float=30): # 0: any free port on 
     try: yield _wait_started(server, thread, sock, timeout)
     finally: server.should_exit = True; thread.join(timeout); sock.close()
 
-# %% ../nbs/10_serve.ipynb #bb6add9d
+# %% ../nbs/10_serve.ipynb #6f1d2709
 def wait_ready(url:str, timeout:float=60)->dict:
     "Poll `url`/health until it answers 200; the body of `url`/info."
     import httpx
@@ -311,7 +330,7 @@ def wait_ready(url:str, timeout:float=60)->dict:
         threading.Event().wait(0.05)
     raise TimeoutError(f"{url} not healthy within {timeout} s: {httpx.get(url + '/health').text}")
 
-# %% ../nbs/10_serve.ipynb #93ad19b2
+# %% ../nbs/10_serve.ipynb #c1a795e1
 SERVE_OPTIONS = [('--model', None, "a folder written by ft-nb train"), ('--host', '127.0.0.1', "address to listen on (default 127.0.0.1)"),
     ('--port', 8000, "default 8000"), ('--workers', 1, "server processes, each with its own model (default 1)"),
     ('--max-batch', 32, "texts per batch across requests (default 32)"),
@@ -319,14 +338,14 @@ SERVE_OPTIONS = [('--model', None, "a folder written by ft-nb train"), ('--host'
     ('--max-texts', 64, "texts per request (default 64)"), ('--max-text-chars', 10_000, "characters per text (default 10000)"),
     ('--timeout-s', 30.0, "seconds a request may wait for its answer before a 504 (default 30)")]
 
-# %% ../nbs/10_serve.ipynb #b0bda16b
+# %% ../nbs/10_serve.ipynb #dc81a824
 def add_serve_args(p:argparse.ArgumentParser)->argparse.ArgumentParser:
     "Add the options of `ft-nb serve` to `p`."
     for flag, default, help in SERVE_OPTIONS:
         p.add_argument(flag, default=default, type=type(default) if default is not None else str, required=default is None, help=help)
     return p
 
-# %% ../nbs/10_serve.ipynb #ba5edebb
+# %% ../nbs/10_serve.ipynb #beda90d6
 def app_from_args(args:argparse.Namespace):
     "The application `ft-nb serve` options describe."
     limits = Limits(args.max_texts, args.max_text_chars, args.timeout_s)
@@ -335,10 +354,10 @@ def app_from_args(args:argparse.Namespace):
 
 def app_from_env(): return app_from_args(argparse.Namespace(**json.loads(os.environ['FT_NB_SERVE_ARGS'])))
 
-# %% ../nbs/10_serve.ipynb #19c632a9
+# %% ../nbs/10_serve.ipynb #66f4db8a
 def _usage_error(message:str)->int: print(f"ft-nb serve: error: {message}", file=sys.stderr); return 2
 
-# %% ../nbs/10_serve.ipynb #06d03357
+# %% ../nbs/10_serve.ipynb #462da8ce
 def serve_from_args(args:argparse.Namespace)->int:
     "Run `ft-nb serve` with parsed `args` until SIGINT or SIGTERM; 2 on a usage error."
     try: import uvicorn, fastapi
@@ -349,7 +368,7 @@ def serve_from_args(args:argparse.Namespace)->int:
     os.environ['FT_NB_SERVE_ARGS'] = json.dumps(vars(args) | {'func': None}) # read by app_from_env in each worker process
     uvicorn.run('ft_nb.serve:app_from_env', factory=True, workers=args.workers, **kw); return 0
 
-# %% ../nbs/10_serve.ipynb #1e1bde7f
+# %% ../nbs/10_serve.ipynb #745ca600
 def serve_main(argv:list[str]|None=None)->int:
     "`ft-nb serve` on its own: parse `argv` and run the server."
     return serve_from_args(add_serve_args(argparse.ArgumentParser(prog='ft-nb serve', description=DESCRIPTION)).parse_args(argv))

@@ -1,5 +1,6 @@
 "`ft-nb serve` over real HTTP on 127.0.0.1: the endpoints, every refusal, batching, timeouts, SIGTERM, a short load run."
-import asyncio, copy, json, signal, socket, subprocess, sys, threading, time
+import asyncio, copy, json, signal, sys, threading, time
+from types import SimpleNamespace
 import pytest
 from conftest import ROOT, run
 
@@ -166,15 +167,11 @@ def test_serve_main_usage_errors(tmp_path, capsys):
     assert 'not a folder written by ft-nb train' in capsys.readouterr().err
     with pytest.raises(SystemExit): serve_main([]) # --model is required
 
-def free_port()->int:
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
-
-def test_sigterm_drains_in_flight_requests_and_exits(folders):
-    port = free_port(); url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, '-c', serve_load.SERVER, '--model', str(folders[0]), '--port', str(port), '--max-wait-ms', '1500'],
-                            cwd=ROOT, stderr=subprocess.PIPE, text=True)
+def test_sigterm_drains_in_flight_requests_and_exits(folders, tmp_path):
+    port, log = serve_load.free_port(), tmp_path/'server.log'; url = f"http://127.0.0.1:{port}"
+    proc = serve_load.start_server(folders[0], port, SimpleNamespace(max_batch=32, max_wait_ms=1500), log)
     try:
-        serve_load.wait_healthy(url, proc, timeout=60)
+        serve_load.wait_healthy(url, proc, timeout=60, log=log)
         answer = {}
         client = threading.Thread(target=lambda: answer.update(r=post(url, json={'texts': TEXTS[:2]}))); client.start()
         time.sleep(0.5); proc.send_signal(signal.SIGTERM); t = time.perf_counter() # the request is waiting in the batcher
@@ -183,7 +180,7 @@ def test_sigterm_drains_in_flight_requests_and_exits(folders):
         if proc.poll() is None: proc.kill()
     assert answer['r'].status_code == 200 and answer['r'].json()['results'] == records(Predictor.from_folder(folders[0]), TEXTS[:2])
     assert rc in (0, -signal.SIGTERM) and secs < 5, (rc, secs) # uvicorn re-raises the signal once it has shut down cleanly
-    err = proc.stderr.read(); assert 'Traceback' not in err and 'Finished server process' in err, err[-2000:]
+    err = log.read_text(); assert 'Traceback' not in err and 'Finished server process' in err, err[-2000:]
 
 def test_short_load_run(server, folders):
     "200 one-text requests from 32 clients: no errors, the answers of `ft-nb predict`, healthy afterwards."
