@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal, get_args, get_origin, get_type_hints
 from fastcore.docments import docments
 import ft_nb
+from .serve import add_serve_args, serve_from_args # light: no torch, no fastapi at import
 from .config import TrainConfig, config_template, read_config
 from .tasks.core import ALIASES, task_names
 
@@ -108,6 +109,7 @@ def parser()->argparse.ArgumentParser:
     _lr_find_args(sub.add_parser('lr-find', help="try learning rates on the training data: plot saved, rate suggested", **kw))
     _eval_args(sub.add_parser('eval', help="score a saved model on a labelled file", **kw))
     _predict_args(sub.add_parser('predict', help="tag or classify raw text lines, JSON lines out", **kw))
+    add_serve_args(sub.add_parser('serve', help="serve a saved model over HTTP: POST /predict, GET /health, /info, /docs", **kw))
     return p
 
 # %% ../nbs/11_cli.ipynb #1f68890f
@@ -190,7 +192,8 @@ def _input_errors()->tuple:
 def main(argv:list[str]|None=None)->int:
     "Entry point of the `ft-nb` console script."
     args = parser().parse_args(argv)
-    try: return {'train': _train, 'lr-find': _lr_find, 'eval': _eval, 'predict': _predict}[args.command](args)
+    commands = {'train': _train, 'lr-find': _lr_find, 'eval': _eval, 'predict': _predict, 'serve': serve_from_args}
+    try: return commands[args.command](args)
     except _input_errors() as e: # evaluated only once something is raised: `--print-config` never loads torch
         print(f"ft-nb {args.command}: error: {e}", file=sys.stderr); return 2
     except BrokenPipeError: return 0 # `ft-nb predict ... | head` closed the pipe: not an error
