@@ -290,16 +290,17 @@ def after_epoch(self:MetricsCB, learn):
     self.row['time'] = time.perf_counter() - self.start
     learn.history.append(self.row); del self.row
 
-# %% ../nbs/04_learner.ipynb #3adc5aff
+# %% ../nbs/04_learner.ipynb #9c50f000
 def current_lr(learn)->float:
     "The base learning rate now: the first parameter group's rate over its ratio to the base rate."
     g = learn.opt.param_groups[0]
     return g['lr'] / g.get('lr_scale', 1.)
 
+# %% ../nbs/04_learner.ipynb #dd6e83e3
 def _metric_columns(history:list[dict])->list[str]:
     return [k for k in (history[0] if history else {}) if k not in ('epoch', 'train_loss', 'valid_loss', 'time')]
 
-# %% ../nbs/04_learner.ipynb #bcafcac3
+# %% ../nbs/04_learner.ipynb #44a97d99
 def headline_metric(history:list[dict], # `learn.history`
                     cbs:list=())->str|None: # `learn.cbs`: a callback's `monitor` wins
     "The history column to show first: the one a callback monitors, else the first metric; `None` without either."
@@ -316,7 +317,7 @@ class ProgressCB(Callback):
         self.plot, self.plot_every, self.plot_path, self.redraw_s = plot, plot_every, plot_path, redraw_s
         self.lines, self.print_every = lines, print_every
 
-# %% ../nbs/04_learner.ipynb #b6ad5b3a
+# %% ../nbs/04_learner.ipynb #95254f1c
 def plain_output()->bool:
     "Whether output goes to neither a notebook nor a terminal (a log file, a pipe), where redrawn bars pile up as frames."
     return not in_notebook() and not (hasattr(sys.stdout, 'isatty') and sys.stdout.isatty())
@@ -331,7 +332,7 @@ def before_fit(self:ProgressCB, learn):
     from fastprogress.fastprogress import master_bar
     self.mbar = master_bar(range(learn.epoch, learn.n_epochs)); self.mbar.update(0)
 
-# %% ../nbs/04_learner.ipynb #f9509907
+# %% ../nbs/04_learner.ipynb #c2ddd17d
 @patch
 def before_epoch(self:ProgressCB, learn):
     self.total = len(learn.dl)
@@ -352,7 +353,7 @@ def _plot_metric(ax, history:list[dict], metric:str|None):
     ax2 = ax.twinx(); ax2.plot([r['epoch'] + 1 for r in history if metric in r], [r[metric] for r in history if metric in r], 's--', color='C2')
     ax2.set_ylabel(f"valid {metric}"); ax2.legend(ax2.lines, [f"valid {metric}"], loc='center right')
 
-# %% ../nbs/04_learner.ipynb #9df91c04
+# %% ../nbs/04_learner.ipynb #242571c2
 def plot_history(losses:list[tuple], # (epoch as a float, training loss) pairs; epoch 1 ends at 1.0
                  history:list[dict], # `learn.history`
                  monitor:str|None=None, # the validation metric to show (`None`: `headline_metric(history)`)
@@ -365,7 +366,7 @@ def plot_history(losses:list[tuple], # (epoch as a float, training loss) pairs; 
     (below or [ax])[0].set_xlabel('epoch'); fig.tight_layout()
     return fig
 
-# %% ../nbs/04_learner.ipynb #76df5e27
+# %% ../nbs/04_learner.ipynb #134db9b6
 @patch
 def figure(self:ProgressCB, learn):
     "The chart of this fit: losses, the headline metric and the learning rate so far."
@@ -381,7 +382,7 @@ def redraw(self:ProgressCB, learn, force:bool=False):
     if self.display is None: self.display = display(fig, display_id=True)
     else: self.display.update(fig)
 
-# %% ../nbs/04_learner.ipynb #3d85413f
+# %% ../nbs/04_learner.ipynb #195a0266
 @patch
 def _print_step(self:ProgressCB, learn):
     "One plain line of where training is: epoch, step, loss and learning rate."
@@ -412,7 +413,8 @@ def shown_row(row:dict)->dict:
 def after_epoch(self:ProgressCB, learn):
     if learn.training and learn.do_valid and learn.valid_dl is not None: return
     row = shown_row(learn.history[-1] if learn.history else {'epoch': learn.epoch})
-    if self.mbar is None: print(f"epoch {row['epoch']}/{learn.n_epochs} · " + ' · '.join(f"{k} {_cell_text(k, v)}" for k, v in row.items() if k != 'epoch'), flush=True)
+    cells = ' · '.join(f"{k} {_cell_text(k, v)}" for k, v in row.items() if k != 'epoch')
+    if self.mbar is None: print(f"epoch {row['epoch']}/{learn.n_epochs} · {cells}", flush=True)
     else:
         if self.first: self.mbar.write(list(row), table=True); self.first = False
         self.mbar.write([_cell_text(k, v) for k, v in row.items()], table=True); self.mbar.update(learn.epoch + 1 - self.start_epoch)

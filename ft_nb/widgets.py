@@ -251,7 +251,8 @@ def start(self:TrainingPanel):
     if self.busy: return
     self._apply_settings()
     self.cb.stopping, self.error, self.busy = False, None, True; self.cb.running.set()
-    self.cb.losses, self.cb.lrs = [[l for l in r if l[0] <= self.learn.epoch] for r in (self.cb.losses, self.cb.lrs)] # an epoch cut short by stop runs again
+    cb = self.cb # an epoch cut short by stop runs again:
+    cb.losses, cb.lrs = [[l for l in r if l[0] <= self.learn.epoch] for r in (cb.losses, cb.lrs)] # an epoch cut short by stop runs again
     self.thread = threading.Thread(target=self._train, args=(self.learn.epoch + self.epochs,), daemon=True,
                                    name='ft-nb training panel')
     self.thread.start(); self._refresh()
