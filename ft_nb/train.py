@@ -154,7 +154,8 @@ def _results(cfg:TrainConfig, learn:Learner, vocab:LabelVocab, split:str, scores
 def _save_card(task, out:Path, learn:Learner, splits:dict, results:dict):
     "The model card: the data, the scores (valid at the kept epoch during training, and the final split), how to load it."
     cfg, files, (epoch, _, _), split = task.cfg, task.data_files(), kept_epoch(learn), 'test' if 'test' in results else 'valid'
-    scores = {'valid': {k: v for k, v in learn.history[epoch - 1].items() if k not in ('epoch', 'train_loss', 'time')}} if split == 'test' and epoch else {}
+    row = learn.history[epoch - 1] if split == 'test' and epoch else {} # the validation scores of the kept weights
+    scores = {'valid': {k: v for k, v in row.items() if k not in ('epoch', 'train_loss', 'time')}} if row else {}
     training = dict(epochs=len(learn.history), best_epoch=epoch, bs=cfg.bs, lr=cfg.lr, schedule=getattr(cfg, 'schedule', 'linear'),
                     warmup=cfg.warmup, max_len=cfg.max_len, seed=cfg.seed)
     data = {k: (files[k], len(v)) for k, v in splits.items()}
