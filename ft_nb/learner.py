@@ -6,7 +6,7 @@ Docs: https://ft-nb.github.io/ft-nb/learner.html.md"""
 
 # %% ../nbs/04_learner.ipynb #31636297
 from __future__ import annotations
-import time
+import sys, time
 from functools import wraps
 from operator import attrgetter
 import torch
@@ -18,8 +18,8 @@ from .fastlinear import use_fast_linear
 
 # %% auto #0
 __all__ = ['Callback', 'run_cbs', 'CancelFitException', 'CancelEpochException', 'CancelBatchException', 'with_cbs', 'adamw',
-           'Learner', 'DeviceCB', 'MixedPrecisionCB', 'FastLinearCB', 'MeanLoss', 'MetricsCB', 'ProgressCB',
-           'plot_history']
+           'Learner', 'DeviceCB', 'MixedPrecisionCB', 'FastLinearCB', 'MeanLoss', 'MetricsCB', 'current_lr',
+           'headline_metric', 'ProgressCB', 'plain_output', 'plot_history', 'shown_row']
 
 # %% ../nbs/04_learner.ipynb #cc9b5ef2
 class Callback:
@@ -290,47 +290,87 @@ def after_epoch(self:MetricsCB, learn):
     self.row['time'] = time.perf_counter() - self.start
     learn.history.append(self.row); del self.row
 
+# %% ../nbs/04_learner.ipynb #9c50f000
+def current_lr(learn)->float:
+    "The base learning rate now: the first parameter group's rate over its ratio to the base rate."
+    g = learn.opt.param_groups[0]
+    return g['lr'] / g.get('lr_scale', 1.)
+
+# %% ../nbs/04_learner.ipynb #dd6e83e3
+def _metric_columns(history:list[dict])->list[str]:
+    return [k for k in (history[0] if history else {}) if k not in ('epoch', 'train_loss', 'valid_loss', 'time')]
+
+# %% ../nbs/04_learner.ipynb #44a97d99
+def headline_metric(history:list[dict], # `learn.history`
+                    cbs:list=())->str|None: # `learn.cbs`: a callback's `monitor` wins
+    "The history column to show first: the one a callback monitors, else the first metric; `None` without either."
+    watched = [cb.monitor for cb in cbs if isinstance(getattr(cb, 'monitor', None), str)]
+    return next(iter(watched + _metric_columns(history)), None)
+
 # %% ../nbs/04_learner.ipynb #bf6e80dc
 class ProgressCB(Callback):
-    "Progress bars, a per-epoch table, and a loss/metric chart (live in notebooks, saved as PNG when `plot_path` is set)."
+    "Progress bars (plain lines in a log file), a per-epoch table, and a chart of loss, headline metric and learning rate."
     order = MetricsCB.order + 1
-    def __init__(self, plot:bool=True, # draw the chart in notebooks
-                 plot_every:int=10, # training batches between loss readings
-                 plot_path=None, # save the chart there at the end of the fit
-                 redraw_s:float=2.): # least seconds between redraws while training runs
+    def __init__(self, plot:bool=True, plot_every:int=10, # draw the chart in notebooks; training batches between loss readings
+                 plot_path=None, redraw_s:float=2., # save the chart there at the end of the fit; least seconds between redraws
+                 lines:bool|None=None, print_every:int=50): # plain lines instead of bars (`None`: where `plain_output`), every so many steps
         self.plot, self.plot_every, self.plot_path, self.redraw_s = plot, plot_every, plot_path, redraw_s
+        self.lines, self.print_every = lines, print_every
+
+# %% ../nbs/04_learner.ipynb #95254f1c
+def plain_output()->bool:
+    "Whether output goes to neither a notebook nor a terminal (a log file, a pipe), where redrawn bars pile up as frames."
+    return not in_notebook() and not (hasattr(sys.stdout, 'isatty') and sys.stdout.isatty())
 
 # %% ../nbs/04_learner.ipynb #79f2cb63
 @patch
 def before_fit(self:ProgressCB, learn):
+    self.as_lines, self.mbar = plain_output() if self.lines is None else self.lines, None
+    self.first, self.losses, self.lrs, self.display, self.drawn = True, [], [], None, time.perf_counter()
+    self.start_epoch = learn.epoch
+    if self.as_lines: return
     from fastprogress.fastprogress import master_bar
-    self.mbar, self.start_epoch = master_bar(range(learn.epoch, learn.n_epochs)), learn.epoch
-    self.first, self.losses, self.display, self.drawn = True, [], None, time.perf_counter()
-    self.mbar.update(0)
+    self.mbar = master_bar(range(learn.epoch, learn.n_epochs)); self.mbar.update(0)
 
+# %% ../nbs/04_learner.ipynb #c2ddd17d
 @patch
 def before_epoch(self:ProgressCB, learn):
+    self.total = len(learn.dl)
+    if self.mbar is None: return
     from fastprogress.fastprogress import progress_bar
     learn.dl = self.pbar = progress_bar(learn.dl, parent=self.mbar, leave=False)
 
 # %% ../nbs/04_learner.ipynb #dd85439c
-def plot_history(losses:list[tuple], # (epoch as a float, training loss) pairs
-                 history:list[dict], # `learn.history`
-                ):
-    "A figure of training loss, validation loss and the first metric against epochs."
-    from matplotlib.figure import Figure # not pyplot: no global state, so safe from a training thread
-    fig = Figure(figsize=(6, 3.5)); ax = fig.subplots()
+def _plot_losses(ax, losses:list[tuple], history:list[dict]):
     if losses: ax.plot(*zip(*losses), label='train loss', alpha=.8)
-    valid = [(r['epoch'] + 1, r['valid_loss']) for r in history if 'valid_loss' in r]
-    if valid: ax.plot(*zip(*valid), 'o-', label='valid loss')
-    ax.set(xlabel='epoch', ylabel='loss', title='Training progress'); ax.grid(alpha=.3)
-    metric = next((k for k in (history[0] if history else {}) if k not in ('epoch', 'train_loss', 'valid_loss', 'time')), None)
-    if metric:
-        ax2 = ax.twinx(); ax2.plot([r['epoch'] + 1 for r in history], [r[metric] for r in history], 's--', color='C2', label=metric)
-        ax2.set_ylabel(metric); ax2.legend(loc='center right')
-    if losses or valid: ax.legend(loc='upper right')
-    fig.tight_layout()
+    if valid := [(r['epoch'] + 1, r['valid_loss']) for r in history if 'valid_loss' in r]: ax.plot(*zip(*valid), 'o-', label='valid loss')
+    ax.set(ylabel='loss', title='Training progress'); ax.grid(alpha=.3)
+    if ax.lines: ax.legend(loc='upper right')
+
+def _plot_metric(ax, history:list[dict], metric:str|None):
+    "The validation `metric` on a second axis of `ax` (none for a loss: `ax` has the losses)."
+    if not metric or 'loss' in metric or not any(metric in r for r in history): return
+    ax2 = ax.twinx(); ax2.plot([r['epoch'] + 1 for r in history if metric in r], [r[metric] for r in history if metric in r], 's--', color='C2')
+    ax2.set_ylabel(f"valid {metric}"); ax2.legend(ax2.lines, [f"valid {metric}"], loc='center right')
+
+# %% ../nbs/04_learner.ipynb #242571c2
+def plot_history(losses:list[tuple], # (epoch as a float, training loss) pairs; epoch 1 ends at 1.0
+                 history:list[dict], # `learn.history`
+                 monitor:str|None=None, # the validation metric to show (`None`: `headline_metric(history)`)
+                 lrs:list[tuple]=()): # (epoch as a float, learning rate) pairs: a panel below when given
+    "A figure of training and validation loss and the validation `monitor` against epochs (1-based); below it, the learning rate."
+    from matplotlib.figure import Figure # not pyplot: no global state, so safe from a training thread
+    fig = Figure(figsize=(6, 5 if lrs else 3.5)); ax, *below = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1]) if lrs else [fig.subplots()]
+    _plot_losses(ax, losses, history); _plot_metric(ax, history, monitor or headline_metric(history))
+    if lrs: below[0].plot(*zip(*lrs), color='C3'); below[0].set(ylabel='learning rate'); below[0].grid(alpha=.3)
+    (below or [ax])[0].set_xlabel('epoch'); fig.tight_layout()
     return fig
+
+# %% ../nbs/04_learner.ipynb #134db9b6
+@patch
+def figure(self:ProgressCB, learn):
+    "The chart of this fit: losses, the headline metric and the learning rate so far."
+    return plot_history(self.losses, learn.history, headline_metric(learn.history, learn.cbs), self.lrs)
 
 # %% ../nbs/04_learner.ipynb #0ff7a759
 @patch
@@ -338,9 +378,16 @@ def redraw(self:ProgressCB, learn, force:bool=False):
     "Redraw the chart in the notebook, at most every `redraw_s` seconds unless `force`."
     if not (self.plot and in_notebook()) or (not force and time.perf_counter() - self.drawn < self.redraw_s): return
     from IPython.display import display
-    fig, self.drawn = plot_history(self.losses, learn.history), time.perf_counter()
+    fig, self.drawn = self.figure(learn), time.perf_counter()
     if self.display is None: self.display = display(fig, display_id=True)
     else: self.display.update(fig)
+
+# %% ../nbs/04_learner.ipynb #195a0266
+@patch
+def _print_step(self:ProgressCB, learn):
+    "One plain line of where training is: epoch, step, loss and learning rate."
+    print(f"epoch {learn.epoch + 1}/{learn.n_epochs} · step {learn.iter + 1}/{self.total} · loss {learn.loss.item():.4f}"
+          f" · lr {current_lr(learn):.2e}", flush=True)
 
 # %% ../nbs/04_learner.ipynb #09c5f93d
 def _cell_text(column:str, value)->str:
@@ -349,22 +396,33 @@ def _cell_text(column:str, value)->str:
 
 @patch
 def after_batch(self:ProgressCB, learn):
-    if not learn.training or not (learn.iter % self.plot_every == 0 or learn.iter == self.pbar.total - 1): return
-    self.losses.append((learn.epoch + (learn.iter + 1) / self.pbar.total, learn.loss.item()))
-    self.pbar.comment = f"loss {self.losses[-1][1]:.4f}"; self.redraw(learn)
+    if not learn.training: return
+    last, at = learn.iter == self.total - 1, learn.epoch + (learn.iter + 1) / self.total
+    if self.as_lines and (learn.iter + 1) % self.print_every == 0: self._print_step(learn)
+    if not (learn.iter % self.plot_every == 0 or last): return
+    self.losses.append((at, learn.loss.item())); self.lrs.append((at, current_lr(learn)))
+    if self.mbar is not None: self.pbar.comment = f"loss {self.losses[-1][1]:.4f}"
+    self.redraw(learn)
 
 # %% ../nbs/04_learner.ipynb #10c0afcb
+def shown_row(row:dict)->dict:
+    "A row of `learn.history` as people read it: epochs counted from 1."
+    return row | {'epoch': row['epoch'] + 1} if 'epoch' in row else row
+
 @patch
 def after_epoch(self:ProgressCB, learn):
     if learn.training and learn.do_valid and learn.valid_dl is not None: return
-    row = learn.history[-1] if learn.history else {'epoch': learn.epoch}
-    if self.first: self.mbar.write(list(row), table=True); self.first = False
-    self.mbar.write([_cell_text(k, v) for k, v in row.items()], table=True)
-    self.mbar.update(learn.epoch + 1 - self.start_epoch); self.redraw(learn)
+    row = shown_row(learn.history[-1] if learn.history else {'epoch': learn.epoch})
+    cells = ' · '.join(f"{k} {_cell_text(k, v)}" for k, v in row.items() if k != 'epoch')
+    if self.mbar is None: print(f"epoch {row['epoch']}/{learn.n_epochs} · {cells}", flush=True)
+    else:
+        if self.first: self.mbar.write(list(row), table=True); self.first = False
+        self.mbar.write([_cell_text(k, v) for k, v in row.items()], table=True); self.mbar.update(learn.epoch + 1 - self.start_epoch)
+    self.redraw(learn)
 
 # %% ../nbs/04_learner.ipynb #0fa3ae07
 @patch
 def cleanup_fit(self:ProgressCB, learn):
-    if self.mbar.main_bar.last_v is not None: self.mbar.on_iter_end() # cancelled before the last epoch ended
+    if self.mbar is not None and self.mbar.main_bar.last_v is not None: self.mbar.on_iter_end() # cancelled before the last epoch ended
     self.redraw(learn, force=True)
-    if self.plot_path: plot_history(self.losses, learn.history).savefig(self.plot_path, dpi=120)
+    if self.plot_path: self.figure(learn).savefig(self.plot_path, dpi=120)

@@ -6,25 +6,28 @@ Docs: https://ft-nb.github.io/ft-nb/train.html.md"""
 
 # %% ../nbs/09_train.ipynb #b95f4d35
 from __future__ import annotations
-import json, shutil
+import json, shlex, shutil
 from dataclasses import asdict, replace
 from functools import partial
 from pathlib import Path
 from fastcore.basics import patch
 from .config import TrainConfig, read_config
-from .core import set_seed
+from .core import set_seed, autocast_dtype
 from .data.core import LabelVocab, DataError
 from .data.load import train_valid_loaders
 from .models import TaskModel, load_tokenizer, load_model, save_model
-from .learner import Learner, Callback, adamw
-from .callbacks.schedule import default_cbs
+from .learner import Learner, Callback, adamw, DeviceCB, MixedPrecisionCB, headline_metric
+from .callbacks.schedule import default_cbs, opt_steps_per_epoch
+from .callbacks.log import CSVLoggerCB, TensorBoardCB
+from .card import write_model_card, model_origin, LENIENT_F1
 from .callbacks.checkpoint import EarlyStoppingCB, SaveBestCB, CheckpointCB, resume
 from .evaluation import EntityF1 # where earlier versions had it
 from .tasks.core import get_task, saved_task
 from .tasks.ner import bundled_ner_data
 
 # %% auto #0
-__all__ = ['EVAL_BS', 'InterruptCB', 'run_cbs', 'make_learner', 'fine_tune', 'fine_tune_ner', 'fine_tune_cls', 'evaluate_saved']
+__all__ = ['EVAL_BS', 'WRITTEN', 'InterruptCB', 'logging_cbs', 'run_cbs', 'make_learner', 'start_banner', 'fine_tune',
+           'kept_epoch', 'train_command', 'end_summary', 'fine_tune_ner', 'fine_tune_cls', 'evaluate_saved']
 
 # %% ../nbs/09_train.ipynb #4fc435ec
 import signal, threading
@@ -52,23 +55,57 @@ def cleanup_fit(self:InterruptCB, learn):
     if self.previous is not None: signal.signal(signal.SIGINT, self.previous)
     if self.requested and not self.raised: raise KeyboardInterrupt # pressed during the last validation: the epoch's checkpoint is the last word
 
+# %% ../nbs/09_train.ipynb #dd597ee8
+def logging_cbs(cfg:TrainConfig, out:Path)->list[Callback]:
+    "The per-step CSV `out/log.csv`, always; TensorBoard's event files in `out/tensorboard` when `cfg.log` is 'tensorboard'."
+    log = getattr(cfg, 'log', None) # None in a configuration saved before the setting existed
+    if log not in (None, 'tensorboard'): raise DataError(f"log: {log!r} is not a logger ft-nb knows; use 'tensorboard' or leave it unset")
+    return [CSVLoggerCB(out/'log.csv')] + ([TensorBoardCB(out/'tensorboard')] if log == 'tensorboard' else [])
+
 # %% ../nbs/09_train.ipynb #d7e9ea6c
 def run_cbs(cfg:TrainConfig, # the run's settings (`patience`)
             out:Path, # the run's folder: checkpoints go to `out/checkpoint`
             monitor:str)->list[Callback]: # the validation score to watch, higher is better
-    "Early stopping and the best weights on `monitor`, and checkpoints every epoch, every 200 steps and on Ctrl-C."
+    "Early stopping and the best weights on `monitor`, checkpoints every epoch, every 200 steps and on Ctrl-C; the logs."
     ckpt = CheckpointCB(out/'checkpoint', every_n_steps=200)
     return [EarlyStoppingCB(monitor, 'max', patience=cfg.patience), SaveBestCB(out/'checkpoint'/'best.safetensors', monitor, 'max'),
-            ckpt, InterruptCB(ckpt)]
+            ckpt, InterruptCB(ckpt)] + logging_cbs(cfg, out)
 
 # %% ../nbs/09_train.ipynb #5445887d
 def make_learner(cfg:TrainConfig, out:Path, model:TaskModel, train_dl, valid_dl,
                  metric)->Learner: # the task's validation metric; its `name` is the score to watch
     "A Learner with the usual callbacks and the run's own, resumed from `cfg.resume` if given."
-    cbs = default_cbs(metric, warmup=cfg.warmup, max_norm=cfg.max_norm, plot_path=out/'progress.png') + run_cbs(cfg, out, metric.name)
-    learn = Learner(model, train_dl, valid_dl, cfg.lr, cbs, opt_func=partial(adamw, weight_decay=cfg.weight_decay, layer_decay=cfg.layer_decay))
+    cbs = default_cbs(metric, schedule=getattr(cfg, 'schedule', 'linear'), # a setting newer than some saved configurations
+                      warmup=cfg.warmup, max_norm=cfg.max_norm, plot_path=out/'progress.png') + run_cbs(cfg, out, metric.name)
+    opt_func = partial(adamw, weight_decay=cfg.weight_decay, layer_decay=cfg.layer_decay)
+    learn = Learner(model, train_dl, valid_dl, cfg.lr, cbs, opt_func=opt_func)
     if cfg.resume: resume(learn, cfg.resume)
     return learn
+
+# %% ../nbs/09_train.ipynb #00e5ec03
+def _device_line(learn:Learner)->str:
+    "The device and the number format of the forward pass: float32, or `MixedPrecisionCB`'s autocast type."
+    device = next((cb.device for cb in learn.cbs if isinstance(cb, DeviceCB)), 'cpu')
+    mp = next((cb for cb in learn.cbs if isinstance(cb, MixedPrecisionCB)), None)
+    dtype = None if mp is None else autocast_dtype(mp.device) if mp.want == 'auto' else mp.want
+    return f"{device}, " + ('float32' if dtype is None else f"{str(dtype).removeprefix('torch.')} autocast (weights in float32)")
+
+# %% ../nbs/09_train.ipynb #6f983a9a
+def _steps_line(cfg:TrainConfig, learn:Learner)->str:
+    steps, left = opt_steps_per_epoch(learn), cfg.epochs - learn.epoch
+    resumed = f", resuming after epoch {learn.epoch}" if learn.epoch else ''
+    return (f"{steps:,} per epoch × {left} epochs = {steps * left:,} (batch size {cfg.bs}, peak learning rate {cfg.lr:g}, "
+            f"{getattr(cfg, 'schedule', 'linear')} schedule{resumed})")
+
+# %% ../nbs/09_train.ipynb #4fd9f12f
+def start_banner(task, learn:Learner, splits:dict, out:Path)->str:
+    "What the run is about to do: model, device and number format, data, steps, what early stopping watches, where it writes."
+    cfg, files, unit, monitor = task.cfg, task.data_files(), 'sentences' if task.name == 'ner' else 'examples', headline_metric([], learn.cbs)
+    rows = [('model', model_origin(cfg.model)[1]), ('device', _device_line(learn)),
+            *[(k, f"{len(v):,} {unit} from {files[k]}") for k, v in splits.items()], ('steps', _steps_line(cfg, learn)),
+            ('watching', f"valid {monitor}: stop after {cfg.patience + 1} epochs without a better one, keep the best epoch's weights"),
+            ('output', f"{out}/ (checkpoints in {out/'checkpoint'}/ every epoch and 200 steps, and on Ctrl-C)")]
+    return f"ft-nb train: {task.name}, {cfg.epochs} epochs\n" + '\n'.join(f"  {k:<9}{v}" for k, v in rows)
 
 # %% ../nbs/09_train.ipynb #512af11a
 def _task_learner(task, out:Path, vocab:LabelVocab, splits:dict, items:dict)->Learner:
@@ -80,11 +117,13 @@ def _task_learner(task, out:Path, vocab:LabelVocab, splits:dict, items:dict)->Le
 # %% ../nbs/09_train.ipynb #1f51acf9
 def fine_tune(cfg:TrainConfig)->dict:
     "Train, score and save the model `cfg` describes, for any task; returns the results written to metrics.json."
-    set_seed(cfg.seed); out = Path(cfg.out); out.mkdir(parents=True, exist_ok=True)
+    set_seed(cfg.seed); out = Path(cfg.out); logging_cbs(cfg, out) # a logger that cannot work fails before any file is read
+    out.mkdir(parents=True, exist_ok=True)
     task = get_task(cfg.task)(cfg)
     splits = task.splits(); vocab = task.vocab(splits['train'])
     items = {k: task.encode(data, vocab, train=k == 'train') for k, data in splits.items()}
     learn = _task_learner(task, out, vocab, splits, items)
+    print(start_banner(task, learn, splits, out), flush=True)
     learn.fit(cfg.epochs)
     return _finish(task, out, learn, vocab, splits, items)
 
@@ -97,17 +136,81 @@ def _final_scores(task, learn:Learner, vocab:LabelVocab, splits:dict, items:dict
     scorer = task.evaluate(learn.model, vocab, splits[split], items[split], EVAL_BS)
     return (split, scorer, *task.report(scorer))
 
+# %% ../nbs/09_train.ipynb #0083cbca
+def kept_epoch(learn:Learner)->tuple[int|None, float, str]:
+    "The epoch whose weights the model holds at the end (from 1; `None`: no epoch improved, the last weights), its score, the score's name."
+    best = next(cb for cb in learn.cbs if isinstance(cb, SaveBestCB))
+    return (None if best.best_epoch is None else best.best_epoch + 1), best.best, best.monitor
+
+# %% ../nbs/09_train.ipynb #91642b12
+def _results(cfg:TrainConfig, learn:Learner, vocab:LabelVocab, split:str, scores:dict)->dict:
+    "What metrics.json records: the settings, the history (epochs also counted from 1), the labels, the best epoch, the final scores."
+    epoch, _, monitor = kept_epoch(learn)
+    history = [r | {'epoch_number': r['epoch'] + 1} for r in learn.history] # `epoch` stays the Learner's index, for older readers
+    results = dict(config=asdict(cfg), history=history, labels=vocab.labels, best_epoch=epoch, monitor=monitor, **{split: scores})
+    return results | ({'unknown_labels': dict(vocab.unknown)} if vocab.unknown else {})
+
+# %% ../nbs/09_train.ipynb #24869cae
+def _save_card(task, out:Path, learn:Learner, splits:dict, results:dict):
+    "The model card: the data, the scores (valid at the kept epoch during training, and the final split), how to load it."
+    cfg, files, (epoch, _, _), split = task.cfg, task.data_files(), kept_epoch(learn), 'test' if 'test' in results else 'valid'
+    row = learn.history[epoch - 1] if split == 'test' and epoch else {} # the validation scores of the kept weights
+    scores = {'valid': {k: v for k, v in row.items() if k not in ('epoch', 'train_loss', 'time')}} if row else {}
+    training = dict(epochs=len(learn.history), best_epoch=epoch, bs=cfg.bs, lr=cfg.lr, schedule=getattr(cfg, 'schedule', 'linear'),
+                    warmup=cfg.warmup, max_len=cfg.max_len, seed=cfg.seed)
+    data = {k: (files[k], len(v)) for k, v in splits.items()}
+    write_model_card(out, task.name, results['labels'], cfg.model, data, scores | {split: results[split]},
+                     cfg.decoder if task.name == 'ner' else None, training)
+
 # %% ../nbs/09_train.ipynb #e3008430
 def _finish(task, out:Path, learn:Learner, vocab:LabelVocab, splits:dict, items:dict)->dict:
-    "Score the final split, save the model, the metrics and the plots; drop the checkpoints unless asked to keep them."
+    "Score the final split, save the model, the metrics, the plots and the card; drop the checkpoints unless asked to keep them."
     cfg, (split, scorer, scores, text) = task.cfg, _final_scores(task, learn, vocab, splits, items)
-    results = dict(config=asdict(cfg), history=learn.history, labels=vocab.labels, **{split: scores})
-    if vocab.unknown: results['unknown_labels'] = dict(vocab.unknown)
+    results = _results(cfg, learn, vocab, split, scores)
     save_model(learn.model, out, task.tokenizer, task=task.name, max_len=cfg.max_len, eval_bs=EVAL_BS, config=asdict(cfg), **task.meta())
-    (out/'metrics.json').write_text(json.dumps(results, indent=1)); task.save_plots(out, scorer)
+    (out/'metrics.json').write_text(json.dumps(results, indent=1)); task.save_plots(out, scorer); _save_card(task, out, learn, splits, results)
     if not cfg.keep_checkpoints: shutil.rmtree(out/'checkpoint', ignore_errors=True)
-    print(f"\n{split} split, {text}\nmodel saved to {out}")
+    print(end_summary(task, learn, out, split, text))
     return results
+
+# %% ../nbs/09_train.ipynb #d4949044
+def train_command(cfg:TrainConfig, **changes)->str:
+    "The `ft-nb train` command line of settings `cfg` with `changes`: a flag for each setting that differs from the defaults."
+    settings, defaults = asdict(cfg) | changes, asdict(TrainConfig())
+    flags = [f"--{k.replace('_', '-')}" + ('' if v is True else f" {shlex.quote(str(v))}")
+             for k, v in settings.items() if v != defaults.get(k) and v is not None and v is not False]
+    return ' '.join(['ft-nb train', *flags])
+
+# %% ../nbs/09_train.ipynb #8e95e2be
+WRITTEN = {'model.safetensors': "the weights; with config.json, ft_nb.json and the tokenizer, a Hugging Face model folder",
+           'README.md': "the model card: labels, data, scores, how to load it", 'metrics.json': "the settings, the history per epoch, the scores",
+           'progress.png': "loss, the validation score and the learning rate, per epoch",
+           'log.csv': "loss and learning rate per step, scores per epoch",
+           'tensorboard': "TensorBoard's event files (tensorboard --logdir {path})",
+           'checkpoint': "the checkpoints, kept: --resume continues from them"}
+
+def _written(out:Path)->list[tuple[str, str]]:
+    return [(p.name + '/' * p.is_dir(), WRITTEN.get(p.name, 'a plot of the final scores').format(path=p))
+            for p in sorted(out.iterdir()) if p.name in WRITTEN or p.suffix == '.png']
+
+# %% ../nbs/09_train.ipynb #46503f3d
+def _next_commands(task, out:Path, split:str)->list[str]:
+    "How to evaluate and predict with the saved model, and how to continue training."
+    cfg, ckpt = task.cfg, out/'checkpoint'
+    more = (f"{train_command(cfg, resume=str(ckpt), epochs=cfg.epochs + 2)}   # continue for 2 more epochs" if ckpt.exists() else
+            "to continue training later, train with --keep-checkpoints; an interrupted run keeps its checkpoint for --resume")
+    return [f"ft-nb eval --model {shlex.quote(str(out))} --data {shlex.quote(str(task.data_files()[split]))}   # scores as above",
+            f"echo 'Some text' | ft-nb predict --model {shlex.quote(str(out))}", more]
+
+# %% ../nbs/09_train.ipynb #c3cdef47
+def end_summary(task, learn:Learner, out:Path, split:str, text:str)->str:
+    "The run's last words: the final scores, the weights kept, what was written where, what to run next."
+    epoch, score, monitor = kept_epoch(learn)
+    kept = (f"epoch {epoch} of {len(learn.history)}, the best valid {monitor} ({score:.4f})" if epoch else
+            f"the last epoch's (no epoch improved valid {monitor})")
+    lines = [f"\n{split} split, {text}", f"weights kept: {kept}", f"model saved to {out}/:", *[f"  {k:<18}{v}" for k, v in _written(out)],
+             "next:", *[f"  {c}" for c in _next_commands(task, out, split)]]
+    return '\n'.join(lines + ([LENIENT_F1.replace('`', '') + '.'] if task.name == 'ner' else []))
 
 # %% ../nbs/09_train.ipynb #d9ad85ae
 def fine_tune_ner(cfg:TrainConfig)->dict:

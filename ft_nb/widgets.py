@@ -9,7 +9,7 @@ from __future__ import annotations
 import io, threading, time
 from fastcore.basics import patch
 from .core import in_notebook
-from .learner import Learner, Callback, CancelFitException
+from .learner import Learner, Callback, CancelFitException, current_lr, headline_metric, plot_history
 from .models import TaskModel, train_head_only, set_trainable
 
 # %% auto #0
@@ -21,7 +21,7 @@ class PanelCB(Callback):
     order = 20 # after MetricsCB: the epoch's row of `learn.history` is written when this callback reports the epoch
     def __init__(self, every:int=10, # training batches between loss readings (each reads a number back from the device)
                  on_update=None): # called as `on_update(learn, event)`, `event` one of 'batch', 'epoch', 'paused'
-        self.every, self.on_update, self.losses = every, on_update, []
+        self.every, self.on_update, self.losses, self.lrs = every, on_update, [], []
         self.running, self.paused = threading.Event(), threading.Event() # running cleared: pause asked; paused set: blocked in it
         self.running.set(); self.stopping = False
     def _notify(self, learn, event):
@@ -58,7 +58,8 @@ def after_batch(self:PanelCB, learn):
     n = len(learn.train_dl)
     self.batches = (learn.iter + 1, n) # for the status line: `learn.iter` counts validation batches too
     if learn.iter % self.every == 0 or learn.iter == n - 1:
-        self.losses.append((learn.epoch + (learn.iter + 1) / n, learn.loss.item()))
+        at = learn.epoch + (learn.iter + 1) / n
+        self.losses.append((at, learn.loss.item())); self.lrs.append((at, current_lr(learn)))
         self._notify(learn, 'batch')
 
 # %% ../nbs/06_widgets.ipynb #b20c2861
@@ -95,7 +96,7 @@ class TrainingPanel:
     def __init__(self, learn:Learner,
                  epochs:int=1, # epochs each start trains for
                  make_loaders=None, # `batch_size -> (train_dl, valid_dl)`; without it the batch size is fixed
-                 monitor:str|None=None, # `learn.history` column of the best value shown (default: first metric, else valid_loss)
+                 monitor:str|None=None, # `learn.history` column of the best value shown (default: `headline_metric`, else valid_loss)
                  every:int=10, # training batches between loss readings and status updates
                  redraw_s:float=2.): # least seconds between chart redraws within an epoch (a redraw takes about 0.1 s)
         self.learn, self.epochs, self.make_loaders, self.monitor, self.redraw_s = learn, epochs, make_loaders, monitor, redraw_s
@@ -116,12 +117,13 @@ def state(self:TrainingPanel)->str:
     return 'running'
 
 # %% ../nbs/06_widgets.ipynb #78d9d600
-def _best(history:list[dict], monitor:str|None=None)->tuple|None:
-    "(column, best value) of `history`; `None` before the first row."
+def _best(history:list[dict], monitor:str|None=None, cbs:list=())->tuple|None:
+    "(column, best value) of `history`, the column `monitor` or else `headline_metric(history, cbs)`; `None` before the first row."
     if not history: return None
-    col = monitor or next((k for k in history[0] if k not in ('epoch', 'train_loss', 'valid_loss', 'time')),
-                          'valid_loss' if 'valid_loss' in history[0] else 'train_loss')
+    col = monitor or headline_metric(history, cbs) or ('valid_loss' if 'valid_loss' in history[0] else 'train_loss')
     return col, (min if 'loss' in col else max)(r[col] for r in history if col in r)
+
+def _named(col:str)->str: return col if col.endswith('loss') else f"valid {col}" # the metrics of the history are validation scores
 
 # %% ../nbs/06_widgets.ipynb #475bc09e
 @patch
@@ -131,7 +133,7 @@ def status(self:TrainingPanel)->str:
     if hasattr(l, 'n_epochs'): parts.append(f"epoch {min(l.epoch + 1, l.n_epochs)}/{l.n_epochs}")
     if hasattr(self.cb, 'batches'): parts.append("batch {}/{}".format(*self.cb.batches))
     if self.cb.losses: parts.append(f"loss {self.cb.losses[-1][1]:.4f}")
-    if best := _best(l.history, self.monitor): parts.append(f"best {best[0]} {best[1]:.4f}")
+    if best := _best(l.history, self.monitor, l.cbs): parts.append(f"best {_named(best[0])} {best[1]:.4f}")
     state = f"error: {self.error!r}" if self.state == 'error' else self.state
     return ' · '.join(parts + [state])
 
@@ -179,18 +181,10 @@ def _build(self:TrainingPanel, W):
 # %% ../nbs/06_widgets.ipynb #8a4f1950
 @patch
 def png(self:TrainingPanel)->bytes:
-    "The chart as PNG bytes: training and validation loss, and the monitored metric, against epochs."
-    from matplotlib.figure import Figure
-    fig, h = Figure(figsize=(6, 3), dpi=80), self.learn.history
-    ax = fig.subplots()
-    if self.cb.losses: ax.plot(*zip(*self.cb.losses), label='train loss', alpha=.8)
-    if valid := [(r['epoch'] + 1, r['valid_loss']) for r in h if 'valid_loss' in r]: ax.plot(*zip(*valid), 'o-', label='valid loss')
-    ax.set(xlabel='epoch', ylabel='loss'); ax.grid(alpha=.3)
-    if ax.lines: ax.legend(loc='upper left') # nothing to plot before the first reading
-    if (best := _best(h, self.monitor)) and 'loss' not in best[0]:
-        ax2 = ax.twinx(); ax2.plot([r['epoch'] + 1 for r in h], [r[best[0]] for r in h], 's--', color='C2', label=best[0])
-        ax2.set_ylabel(best[0]); ax2.legend(loc='upper right')
-    buf = io.BytesIO(); fig.savefig(buf, format='png', bbox_inches='tight'); return buf.getvalue()
+    "The chart as PNG bytes: `plot_history` of the losses, the monitored metric and the learning rate, against epochs."
+    best = _best(self.learn.history, self.monitor, self.learn.cbs)
+    fig = plot_history(self.cb.losses, self.learn.history, best and best[0], self.cb.lrs)
+    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=80, bbox_inches='tight'); return buf.getvalue()
 
 # %% ../nbs/06_widgets.ipynb #cce16697
 @patch
@@ -257,7 +251,8 @@ def start(self:TrainingPanel):
     if self.busy: return
     self._apply_settings()
     self.cb.stopping, self.error, self.busy = False, None, True; self.cb.running.set()
-    self.cb.losses = [l for l in self.cb.losses if l[0] <= self.learn.epoch] # an epoch cut short by stop runs again
+    cb = self.cb # an epoch cut short by stop runs again:
+    cb.losses, cb.lrs = [[l for l in r if l[0] <= self.learn.epoch] for r in (cb.losses, cb.lrs)] # an epoch cut short by stop runs again
     self.thread = threading.Thread(target=self._train, args=(self.learn.epoch + self.epochs,), daemon=True,
                                    name='ft-nb training panel')
     self.thread.start(); self._refresh()
