@@ -73,6 +73,8 @@ def _eval_args(p:argparse.ArgumentParser):
     p.add_argument('--json', action='store_true', help="print the scores as JSON")
     p.add_argument('--ignore-unknown', action='store_true',
                    help="score examples whose gold label the model does not know (counted) instead of stopping")
+    p.add_argument('--predictions', metavar='FILE', default=None,
+                   help="also write what was scored, as CoNLL columns 'word gold predicted' (NER), for any external scorer")
 
 # %% ../nbs/11_cli.ipynb #38efc625
 _WORDS = ('conll', 'tokenizer', 'whitespace') # `ft_nb.inference.WORDS`, spelled out here: importing it loads torch
@@ -154,7 +156,7 @@ def _lr_find(args)->int:
 # %% ../nbs/11_cli.ipynb #f90c1293
 def _eval(args)->int:
     from ft_nb.train import evaluate_saved
-    result = evaluate_saved(args.model, args.data, ignore_unknown=args.ignore_unknown)
+    result = evaluate_saved(args.model, args.data, ignore_unknown=args.ignore_unknown, predictions=args.predictions)
     print(json.dumps(result['scores'], indent=1) if args.json else result['text'])
     return 0
 

@@ -231,7 +231,8 @@ def _eval_result(task, vocab:LabelVocab, summary:str, scorer)->dict:
 # %% ../nbs/09_train.ipynb #2ca4b052
 def evaluate_saved(model_dir:str|Path, # a folder written by `fine_tune`
                    data:str|Path, # a labelled file in the task's format
-                   ignore_unknown:bool=False)->dict: # score gold labels the model does not know, as misses
+                   ignore_unknown:bool=False, # score gold labels the model does not know, as misses
+                   predictions:str|Path|None=None)->dict: # also write what was scored here (NER: CoNLL columns)
     "Scores (`scores`) and a printable report (`text`) of the model saved in `model_dir` on labelled file `data`."
     if not Path(data).exists(): raise DataError(f"{data}: no such file")
     model = load_model(model_dir)
@@ -239,4 +240,5 @@ def evaluate_saved(model_dir:str|Path, # a folder written by `fine_tune`
     examples, summary = task.read(data)
     if not ignore_unknown and (err := task.unknown_label_error(examples, vocab.labels)): raise err
     scorer = task.evaluate(model, vocab, examples, task.encode(examples, vocab), model.meta.get('eval_bs', EVAL_BS))
+    if predictions: task.write_predictions(predictions, examples)
     return _eval_result(task, vocab, summary, scorer)

@@ -58,6 +58,19 @@ def test_eval_reproduces_the_training_score(ner_model, work):
     text = ft_nb('eval', '--model', str(out), '--data', str(work/'test.conll'))
     assert text.returncode == 0 and 'strict F1' in text.stdout
 
+def test_eval_predictions_file_is_what_was_scored(ner_model, work, tmp_path):
+    "`--predictions` writes `word gold predicted` columns; scoring them again gives eval's strict F1 (issue 15)."
+    out, _ = ner_model
+    res = ft_nb('eval', '--model', str(out), '--data', str(work/'test.conll'), '--json', '--predictions', str(tmp_path/'p.conll'))
+    assert res.returncode == 0, res.stderr
+    from ft_nb.data.conll import read_conll
+    from ft_nb.metrics import EntityScorer
+    gold = read_conll(work/'test.conll')[0]
+    cols = [[l.split() for l in b.splitlines()] for b in (tmp_path/'p.conll').read_text().split('\n\n')]
+    assert [[w for w, *_ in s] for s in cols] == [s.words for s in gold] and [[g for _, g, _ in s] for s in cols] == [s.tags for s in gold]
+    again = EntityScorer().update([s.tags for s in gold], [[p for *_, p in s] for s in cols]).summary()['f1']
+    assert again == json.loads(res.stdout)['f1']
+
 def test_predict_one_json_line_per_input_line(ner_model, work):
     out, _ = ner_model
     lines = [' '.join(ws) for ws, _ in TAGGED] + ['', '   ', 'Émile Zola à Paris 🇫🇷 東京'] 

@@ -73,7 +73,7 @@ class EarlyStoppingCB(TrackerCB):
     def after_epoch(self, learn):
         super().after_epoch(learn)
         if self.wait <= self.patience: return
-        if self.verbose: print(f"early stop after epoch {learn.epoch}: best {self.monitor} {self.best:.4f} at epoch {self.best_epoch}")
+        if self.verbose: print(f"early stop after epoch {learn.epoch + 1}: best {self.monitor} {self.best:.4f} at epoch {self.best_epoch + 1}")
         raise CancelFitException()
 
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #c834d521

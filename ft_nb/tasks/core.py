@@ -74,6 +74,14 @@ def meta(self:Task)->dict:
 def save_plots(self:Task, out:Path, scorer):
     "Write plots of `scorer` into the run's folder `out` (none by default)."
 
+# %% ../../nbs/08a_tasks.core.ipynb #ec7dfaa2
+@patch
+def write_predictions(self:Task, path:str|Path, data:list):
+    "Write what the last `evaluate` predicted on `data` to `path` (tasks that have a file layout for it)."
+    from ft_nb.data.core import DataError
+    raise DataError(f"{path}: --predictions writes CoNLL columns, which the {self.name or 'this'} task does not have")
+
+
 # %% ../../nbs/08a_tasks.core.ipynb #ca6037fd
 ALIASES = {'cls': 'classify'} # other names of tasks, e.g. the one older saved models record
 REQUIRED = ('read', 'labels_at', 'encode', 'model', 'metric', 'evaluate', 'report', 'decode') # what a task must define

@@ -76,7 +76,9 @@ def metric(self:NER, model, vocab, sents:list, items:list[dict])->EntityF1:
 @patch
 def evaluate(self:NER, model, vocab, sents:list, items:list[dict], bs:int=64):
     "The `EntityScorer` of `model` on the encoded `items` of gold `sents`, decoded as validation decodes."
-    return evaluate_ner(model, self.aligner(vocab), sents, items, bs, decoder=self.cfg.decoder)[0]
+    scorer, self.predicted = evaluate_ner(model, self.aligner(vocab), sents, items, bs, decoder=self.cfg.decoder)
+    return scorer
+
 
 # %% ../../nbs/08b_tasks.ner.ipynb #043ae6c0
 @patch
@@ -96,6 +98,14 @@ def save_plots(self:NER, out:Path, scorer): # an `EntityScorer`
     from ft_nb.metrics import plot_tag_confusion, plot_f1
     for name, fig in [('confusion.png', plot_tag_confusion(scorer)), ('f1_by_type.png', plot_f1(scorer.compute()))]:
         fig.savefig(Path(out)/name, dpi=120, bbox_inches='tight'); plt.close(fig)
+
+# %% ../../nbs/08b_tasks.ner.ipynb #98576b88
+@patch
+def write_predictions(self:NER, path:str|Path, sents:list):
+    "Write `sents`' words, gold tags and the tags `evaluate` predicted, as CoNLL columns (`word gold predicted`)."
+    blocks = [''.join(f"{w} {g} {p}\n" for w, g, p in zip(s.words, s.tags, tags)) for s, tags in zip(sents, self.predicted)]
+    Path(path).write_text('\n'.join(blocks), encoding='utf-8')
+
 
 # %% ../../nbs/08b_tasks.ner.ipynb #8a922a29
 @patch
