@@ -21,20 +21,20 @@ KINDS = ('after_O', 'after_type') # an ill-formed `I-X` at the start or after `O
 MEASURES = ('f1', 'lenient_f1', 'precision', 'recall', 'ill_formed', 'ill_formed_after_O', 'ill_formed_after_type',
             'right_at_ill_formed', 'right_after_O', 'right_after_type', 'changed_words', 'ill_formed_out', 'entities', 'decode_s')
 
+OPTIONS = [ # flag, type, default, help: one table, so that the options read as data
+    ('--n', int, 3000, "training sentences (the first N)"), ('--epochs', int, 2, "epochs"), ('--bs', int, 32, "batch size"),
+    ('--lr', float, 1e-4, "peak learning rate"), ('--seeds', str, '42,43,44', "comma-separated seeds, run one after the other"),
+    ('--threads', int, 1, "torch threads (2 OpenMP threads on 2 busy shared cores ran 5x slower than 1)"),
+    ('--repeat', int, 3, "timings of decoding alone; the fastest is reported"),
+    ('--work', str, str(Path(tempfile.gettempdir())/'ft-nb-decoders'), "one model folder per seed"),
+    ('--out', str, 'bench/results/decoders.json', "JSON results of all seeds")]
+
 def parse(argv=None):
     from ft_nb.core import dev_data_dir
-    d = dev_data_dir('conll2003')
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--train', default=str(d/'train.txt') if d else None, help="CoNLL training file")
-    p.add_argument('--valid', default=str(d/'valid.txt') if d else None, help="CoNLL validation file (all of it is scored)")
-    p.add_argument('--n', type=int, default=3000, help="training sentences (the first N)")
-    p.add_argument('--epochs', type=int, default=2); p.add_argument('--bs', type=int, default=32)
-    p.add_argument('--lr', type=float, default=1e-4)
-    p.add_argument('--seeds', default='42,43,44', help="comma-separated seeds, run one after the other")
-    p.add_argument('--threads', type=int, default=1, help="torch threads (2 OpenMP threads on 2 busy shared cores ran 5x slower than 1)")
-    p.add_argument('--repeat', type=int, default=3, help="timings of decoding alone; the fastest is reported")
-    p.add_argument('--work', default=str(Path(tempfile.gettempdir())/'ft-nb-decoders'), help="one model folder per seed")
-    p.add_argument('--out', default='bench/results/decoders.json', help="JSON results of all seeds")
+    d, p = dev_data_dir('conll2003'), argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    files = {'--train': ('train.txt', "CoNLL training file"), '--valid': ('valid.txt', "CoNLL validation file (all of it is scored)")}
+    for flag, (name, help) in files.items(): p.add_argument(flag, default=str(d/name) if d else None, help=help)
+    for flag, kind, default, help in OPTIONS: p.add_argument(flag, type=kind, default=default, help=help)
     args = p.parse_args(argv)
     if not (args.train and args.valid): p.error("give --train and --valid (no shared/data/conll2003 found)")
     return args
