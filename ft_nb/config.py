@@ -43,9 +43,11 @@ class TrainConfig:
     label_col:str = 'label' # classification: the column (or JSON key) of the labels
     pair_col:str|None = None # classification: the column of the second texts, for sentence pairs
     label_sep:str|None = None # multi-label: the separator between labels in a CSV/TSV field, e.g. '|' (JSON lists need none)
-    resume:str|None = None # a checkpoint folder to continue from, e.g. OUT/checkpoint
-    # keep OUT/checkpoint after a finished run (weights and optimizer state: several times the model's size), to --resume from it
-    keep_checkpoints:bool = False
+    resume:str|None = None # continue an interrupted or finished run: its OUT folder (or OUT/checkpoint); `--resume` alone: `--out`
+    # keep OUT/checkpoint after a finished run (the last weights and optimizer state: about 3× the model's size), so that
+    # `--resume OUT --epochs N` can continue it; false: delete it once the model is saved
+    keep_checkpoints:bool = True
+    overwrite:bool = False # write into an --out that holds a previous run or model (refused otherwise, unless resuming it)
     log:Literal['tensorboard']|None = None # also log losses, scores and the rate to OUT/tensorboard (`tensorboard --logdir OUT/tensorboard`)
 
 # %% ../nbs/00b_config.ipynb #7dc2bb55

@@ -3,7 +3,8 @@
 
 Cells flagged `#| slow`, `#| notest` or `#| eval: false` are not run: they keep the outputs they have (a real training run's
 saved figures stay). Stops at the first failing cell. Run from the repository root, then `nbdev-clean`:
-`python tools/run_nb.py nbs/01_math.ipynb [more.ipynb ...]`."""
+`python tools/run_nb.py nbs/01_math.ipynb [more.ipynb ...]`; `--slow` runs the `#| slow` cells too (a real training run
+whose outputs are to be refreshed)."""
 import os, re, sys, time
 from pathlib import Path
 from execnb.shell import CaptureShell, read_nb, write_nb
@@ -11,16 +12,18 @@ from execnb.shell import CaptureShell, read_nb, write_nb
 SKIP = re.compile(r'^\s*#\|\s*(slow|notest|eval:\s*false)\b', re.M)
 
 def skip(cell)->bool: return cell.cell_type == 'code' and bool(SKIP.search(cell.source))
+def skip_but_slow(cell)->bool: return skip(cell) and not re.search(r'^\s*#\|\s*slow\b', cell.source, re.M)
 
-def run(path:Path):
+def run(path:Path, slow:bool=False):
     nb, cwd = read_nb(path), os.getcwd()
     os.chdir(path.parent) # as nbdev-test runs them
     try:
         t = time.perf_counter()
-        CaptureShell().run_all(nb, exc_stop=True, preproc=skip)
+        CaptureShell().run_all(nb, exc_stop=True, preproc=skip_but_slow if slow else skip)
         print(f'{path}: ran in {time.perf_counter() - t:.1f}s')
     finally: os.chdir(cwd)
     write_nb(nb, path)
 
 if __name__ == '__main__':
-    for p in sys.argv[1:]: run(Path(p).resolve())
+    args = sys.argv[1:]
+    for p in [a for a in args if a != '--slow']: run(Path(p).resolve(), slow='--slow' in args)
