@@ -16,12 +16,12 @@ from ..core import IGNORE_INDEX
 from ..tags import label_sort_key
 
 # %% auto #0
-__all__ = ['GZIP_MAGIC', 'DataError', 'input_name', 'check_input', 'open_bytes', 'text_lines', 'Sentence', 'Example',
-           'sorted_labels', 'LabelVocab', 'load_vocab', 'vocab_from_config']
+__all__ = ['GZIP_MAGIC', 'input_name', 'check_input', 'open_bytes', 'text_lines', 'Sentence', 'Example', 'sorted_labels',
+           'LabelVocab', 'load_vocab', 'vocab_from_config']
 
 # %% ../../nbs/02_data.core.ipynb #ced1af1a
-class DataError(ValueError):
-    "A problem in input data; the message starts with the `file:line` (or row) at fault and says what was expected."
+from ..errors import DataError # its home: ft_nb.errors, with the other kinds of failure
+
 
 # %% ../../nbs/02_data.core.ipynb #aca4b1c5
 def _file_kind(mode:int)->str: # `os.stat(path).st_mode`
