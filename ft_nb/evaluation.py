@@ -11,14 +11,13 @@ import numpy as np
 import torch
 from fastcore.basics import patch
 from .core import default_device, to_device
-from .data.align import Aligner, _item_owned
+from .data.align import Aligner, _item_owned, owned_tokens, pool_words, REDUCTIONS
 from .data.load import PadCollator, BucketBatchSampler
 from .tags import allowed_transitions, spans, to_iob2
 from .crf import viterbi
 
 # %% auto #0
-__all__ = ['REDUCTIONS', 'DECODERS', 'forward_batches', 'word_scores', 'TagDecoder', 'EntityF1', 'evaluate_ner', 'encode_texts',
-           'evaluate_cls']
+__all__ = ['DECODERS', 'forward_batches', 'word_scores', 'TagDecoder', 'EntityF1', 'evaluate_ner', 'encode_texts', 'evaluate_cls']
 
 # %% ../nbs/07a_evaluation.ipynb #e3214b41
 _INPUTS = ('input_ids', 'attention_mask', 'token_type_ids') # what the model reads of a batch; the rest is metadata
@@ -32,44 +31,15 @@ def forward_batches(model, items:list[dict], pad_token_id:int, # encoded items, 
             batch = collate([items[i] for i in idx]); inputs = {k: v for k, v in batch.items() if k in _INPUTS}
             yield idx, batch, model(**to_device(inputs, device), task=task)['logits']
 
-# %% ../nbs/07a_evaluation.ipynb #f037d097
-def _in_order(items:list[dict], token_scores)->tuple[list, list]:
-    "The items and their scores by sentence, the windows of a sentence in order (as `owned_spans` needs them)."
-    order = sorted(range(len(items)), key=lambda j: (items[j]['sent_idx'], max(items[j]['word_ids'], default=-1)))
-    return [items[j] for j in order], [token_scores[j] for j in order]
-
-# %% ../nbs/07a_evaluation.ipynb #9fb246d2
-def _owned_tokens(items:list[dict], token_scores, off:np.ndarray)->tuple[np.ndarray, np.ndarray]:
-    "The split-wide word index and score row of every token whose word its item owns."
-    items, token_scores = _in_order(items, token_scores)
-    words, rows = [np.zeros(0, np.int64)], [np.zeros((0, np.shape(token_scores[0])[-1]) if items else (0, 0))]
-    for it, s, (lo, hi) in zip(items, token_scores, _item_owned(items)):
-        w = np.asarray(it['word_ids'], np.int64); keep = (w >= max(lo, 0)) & (w < hi)
-        words.append(w[keep] + off[it['sent_idx']]); rows.append(np.asarray(s, np.float32)[:len(w)][keep])
-    return np.concatenate(words), np.concatenate(rows)
-
-# %% ../nbs/07a_evaluation.ipynb #df1fe923
-def _first(out, g, p): first = g != np.r_[-1, g[:-1]]; out[g[first]] = p[first]
-def _max(out, g, p): m = np.full_like(out, -np.inf); np.maximum.at(m, g, p); out[np.unique(g)] = m[np.unique(g)]
-
-def _mean(out, g, p):
-    m = np.full(out.shape, -np.inf); np.maximum.at(m, g, p); total = np.zeros(out.shape)
-    np.add.at(total, g, np.exp(p - m[g])); n = np.bincount(g, minlength=len(out))[:, None]
-    out[n[:, 0] > 0] = (m + np.log(total / np.maximum(n, 1)))[n[:, 0] > 0]
-
-REDUCTIONS = {'first': _first, 'mean': _mean, 'max': _max} # how a word's subtoken rows become one row
-
-# %% ../nbs/07a_evaluation.ipynb #fd901861
+# %% ../nbs/07a_evaluation.ipynb #67b092fc
 def word_scores(items:list[dict], token_scores, # encoded items (`word_ids`, `sent_idx`); per item, token log-probabilities [T, C]
                 n_words:list[int], reduce:str='first', # words per sentence, by the items' `sent_idx`; one of `REDUCTIONS`
                 fill:int=0)->list[np.ndarray]: # the tag id of a word no token predicted; per sentence, [n_words, C] log-probabilities
     "Per-word log-probabilities from the per-token ones of the items that own each word."
-    if reduce not in REDUCTIONS: raise ValueError(f"reduce must be one of {list(REDUCTIONS)}, not {reduce!r}")
     off = np.r_[0, np.cumsum(n_words)].astype(np.int64)
-    g, p = _owned_tokens(items, token_scores, off)
-    out = np.full((off[-1], p.shape[-1]), -np.inf, np.float32); out[:, fill:fill + 1] = 0. # unpredicted: certainly `fill`
-    REDUCTIONS[reduce](out, g, p)
-    return np.split(out, off[1:-1])
+    g, p = owned_tokens(items, token_scores, off)
+    if p.ndim == 1: p = np.zeros((0, 0), np.float32) # no items: no classes either
+    return np.split(pool_words(g, p, off[-1], reduce, fill), off[1:-1])
 
 # %% ../nbs/07a_evaluation.ipynb #27d4d5a4
 DECODERS = ('viterbi', 'repair', 'drop') # the decoding methods `TagDecoder` knows

@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from itertools import chain
 import numpy as np
+import torch
 from fastcore.basics import patch
 from .core import IGNORE_INDEX, LabelVocab, Sentence
 from ..tags import continuation_tag
 
 # %% auto #0
-__all__ = ['STRATEGIES', 'require_fast', 'continuation_ids', 'token_labels', 'word_windows', 'owned_spans', 'Aligner']
+__all__ = ['STRATEGIES', 'REDUCTIONS', 'require_fast', 'continuation_ids', 'token_labels', 'word_windows', 'owned_spans',
+           'Aligner', 'owned_tokens', 'pool_words']
 
 # %% ../../nbs/02c_data.align.ipynb #c7b3712e
 def require_fast(tokenizer, # a tokenizer from `transformers`
@@ -233,37 +235,46 @@ def _item_owned(items:list[dict])->np.ndarray:
         spans[js] = owned_spans([(int(w[w >= 0].min(initial=2**62)), int(w.max(initial=-1)) + 1) for w in ws])
     return spans
 
-# %% ../../nbs/02c_data.align.ipynb #1c3ad0d0
-@patch
-def _owned_tokens(self:Aligner, items:list[dict], preds, off:np.ndarray)->tuple[np.ndarray, np.ndarray]:
+# %% ../../nbs/02c_data.align.ipynb #558b6cec
+def _in_order(items:list[dict], preds)->tuple[list, list]:
+    "The items and their predictions by sentence, the windows of a sentence in order (as `owned_spans` needs them)."
+    order = sorted(range(len(items)), key=lambda j: (items[j]['sent_idx'], max(items[j]['word_ids'], default=-1)))
+    return [items[j] for j in order], [preds[j] for j in order]
+
+# %% ../../nbs/02c_data.align.ipynb #bbbee198
+def owned_tokens(items:list[dict], # encoded items (`word_ids`, `sent_idx`)
+                 preds, # per item, ids `[T]` or scores `[T, C]`: a list, or an array / tensor padded on the right
+                 off:np.ndarray)->tuple[np.ndarray, np.ndarray]: # where each sentence's words start: `np.r_[0, cumsum(n_words)]`
     "The split-wide word index and prediction of every token whose word its item owns."
-    w = [np.asarray(it['word_ids'], dtype=np.int64) for it in items]; n = [len(x) for x in w]
-    preds = _to_numpy(preds) if hasattr(preds, 'detach') or isinstance(preds, np.ndarray) else preds
-    p = np.concatenate([_to_numpy(preds[j])[:k] for j, k in enumerate(n)]) if items else np.zeros(0)
-    lo, hi = np.repeat(_item_owned(items), n, axis=0).T
-    w = np.concatenate(w) if items else np.zeros(0, np.int64)
-    keep = (w >= 0) & (w >= lo) & (w < hi)
-    return (w + np.repeat(off[[it['sent_idx'] for it in items]], n))[keep], p[keep]
+    items, preds = _in_order(items, preds)
+    words, rows = [np.zeros(0, np.int64)], [_to_numpy(preds[0])[:0] if items else np.zeros(0)]
+    for it, p, (lo, hi) in zip(items, preds, _item_owned(items)):
+        w = np.asarray(it['word_ids'], np.int64); keep = (w >= max(lo, 0)) & (w < hi)
+        words.append(w[keep] + off[it['sent_idx']]); rows.append(_to_numpy(p)[:len(w)][keep])
+    return np.concatenate(words), np.concatenate(rows)
 
-# %% ../../nbs/02c_data.align.ipynb #99f31bd6
-@patch
-def _first(self:Aligner, g:np.ndarray, p:np.ndarray, out:np.ndarray, seen:np.ndarray):
-    "Write the prediction at each word's first token into `out`."
-    first = g != np.r_[-1, g[:-1]]
-    out[g[first]] = p[first] if p.ndim == 1 else p[first].argmax(-1)
-    seen[g[first]] = True
+# %% ../../nbs/02c_data.align.ipynb #2501fd13
+def _first(out, g, p): first = g != np.r_[-1, g[:-1]]; out[g[first]] = p[first]
+def _max(out, g, p): m = np.full_like(out, -np.inf); np.maximum.at(m, g, p); out[np.unique(g)] = m[np.unique(g)]
 
-# %% ../../nbs/02c_data.align.ipynb #509e9c33
-@patch
-def _pool(self:Aligner, g:np.ndarray, p:np.ndarray, out:np.ndarray, seen:np.ndarray, reduce:str):
-    "Write the tag of highest mean or max subtoken probability of each word into `out`."
-    if p.ndim != 2: raise ValueError(f"reduce={reduce!r} needs logits [T, C], not predicted ids")
-    prob = np.exp(p - p.max(-1, keepdims=True)); prob /= prob.sum(-1, keepdims=True)
-    acc = np.zeros((len(out), p.shape[-1]))
-    (np.add if reduce == 'mean' else np.maximum).at(acc, g, prob)
-    seen[g] = True; out[seen] = acc[seen].argmax(-1)
+def _mean(out, g, p):
+    m = np.full(out.shape, -np.inf); np.maximum.at(m, g, p); total = np.zeros(out.shape)
+    np.add.at(total, g, np.exp(p - m[g])); n = np.bincount(g, minlength=len(out))[:, None]
+    out[n[:, 0] > 0] = (m + np.log(total / np.maximum(n, 1)))[n[:, 0] > 0]
 
-# %% ../../nbs/02c_data.align.ipynb #519e7edc
+REDUCTIONS = {'first': _first, 'mean': _mean, 'max': _max} # how a word's subtoken rows become one row
+
+# %% ../../nbs/02c_data.align.ipynb #5cbd3753
+def pool_words(g:np.ndarray, p:np.ndarray, # `owned_tokens`' word indices, and the tokens' log-probabilities [N, C]
+               n:int, reduce:str='first', # the words of the split; one of `REDUCTIONS`
+               fill:int=0)->np.ndarray: # the tag of a word no token predicted
+    "One row of log-probabilities per word of the split, `[n, C]`, pooled from its owned tokens' rows by `reduce`."
+    if reduce not in REDUCTIONS: raise ValueError(f"reduce must be one of {list(REDUCTIONS)}, not {reduce!r}")
+    out = np.full((n, p.shape[-1]), -np.inf, np.float32); out[:, fill:fill + 1] = 0. # unpredicted: certainly `fill`
+    REDUCTIONS[reduce](out, g, p.astype(np.float32, copy=False))
+    return out
+
+# %% ../../nbs/02c_data.align.ipynb #37128ead
 @patch
 def decode(self:Aligner, items:list[dict], # encoded items of a whole split, as `encode` made them
            preds, # per item, predicted ids `[T]` or logits `[T, C]`: a list, or an array / tensor padded on the right
@@ -272,10 +283,9 @@ def decode(self:Aligner, items:list[dict], # encoded items of a whole split, as 
           )->list[list[int]]: # one tag id per word, per sentence
     "One predicted tag id for every word of every sentence."
     off = np.r_[0, np.cumsum([n if isinstance(n, (int, np.integer)) else len(n) for n in n_words], dtype=np.int64)]
-    g, p = self._owned_tokens(items, preds, off)
-    out, seen = np.full(off[-1], self.fill, dtype=np.int64), np.zeros(off[-1], bool)
-    if reduce == 'first': self._first(g, p, out, seen)
-    elif reduce in ('mean', 'max'): self._pool(g, p, out, seen, reduce)
-    else: raise ValueError(f"reduce must be 'first', 'mean' or 'max', not {reduce!r}")
-    self.unpredicted += int((~seen).sum())
+    g, p = owned_tokens(items, preds, off)
+    if reduce in REDUCTIONS and reduce != 'first' and p.ndim == 1: raise ValueError(f"reduce={reduce!r} needs logits [T, C], not predicted ids")
+    if p.ndim == 1 and reduce == 'first': out = np.full(off[-1], self.fill, np.int64); _first(out, g, p)
+    else: out = pool_words(g, torch.from_numpy(p).float().log_softmax(-1).numpy(), off[-1], reduce, self.fill).argmax(-1)
+    self.unpredicted += int(off[-1] - len(np.unique(g)))
     return [out[a:b].tolist() for a, b in zip(off[:-1], off[1:])]
