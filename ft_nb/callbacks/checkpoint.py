@@ -353,9 +353,9 @@ def _resumable(learn, path:Path, check=None)->tuple[Path, dict, dict]:
 def resume(learn, # a Learner built like the one that saved the checkpoint
            path, # the folder given to `CheckpointCB`
            check=None, # `check(folder, state)` raises a `CheckpointError` if the checkpoint must not be resumed
-          )->dict: # the checkpoint's `state.json`
+          )->dict: # the checkpoint's `state.json`, and `folder`: the checkpoint it is
     "Load the newest good checkpoint in `path` into `learn`, so that `learn.fit(n_epochs)` carries on from it."
     folder, state, tensors = _resumable(learn, Path(path), check)
     learn.epoch, learn.lr, learn.history = state['epoch'], state['lr'], state['history']
     learn.cbs = [cb for cb in learn.cbs if not isinstance(cb, _ResumeCB)] + [_ResumeCB(state, tensors, folder)]
-    return state
+    return state | {'folder': str(folder)}
