@@ -6,40 +6,39 @@ Docs: https://ft-nb.github.io/ft-nb/cli.html.md"""
 
 # %% ../nbs/11_cli.ipynb #064e5cd4
 from __future__ import annotations
-import argparse, json, sys
+import argparse, errno, json, os, sys, tempfile, time, traceback
 from dataclasses import fields
 from pathlib import Path
-from typing import Literal, get_args, get_origin, get_type_hints
 from fastcore.docments import docments
 import ft_nb
 from .serve import add_serve_args, serve_from_args # light: no torch, no fastapi at import
-from .config import TrainConfig, config_template, read_config
-from .tasks.core import ALIASES, task_names
+from .config import TrainConfig, check_config, check_setting, config_template, read_config, setting_kind
+from .errors import DataError, FtNbError
 
 # %% auto #0
-__all__ = ['FLAG_ALIASES', 'flag_options', 'train_config', 'parser', 'main']
-
-# %% ../nbs/11_cli.ipynb #5219f2c2
-def _kind(tp)->tuple:
-    "The Python type of annotation `tp` and its choices: `X|None` is `X`, a `Literal` lists its values."
-    args = [a for a in get_args(tp) if a is not type(None)]
-    if get_origin(tp) is Literal: return type(args[0]), args
-    if len(args) == 1 and get_origin(args[0]) is Literal: return _kind(args[0]) # `Literal[...]|None`
-    return (args[0] if args else tp), None
+__all__ = ['FLAG_ALIASES', 'setting_type', 'flag_options', 'train_config', 'parser', 'check_run_paths', 'crash_report',
+           'error_line', 'main']
 
 # %% ../nbs/11_cli.ipynb #12c69f69
 FLAG_ALIASES = {'decoder': ['--decode']} # other spellings of a field's flag
 
+def setting_type(name:str): # a field of `TrainConfig`
+    "The `type` of the flag of setting `name`: `check_setting`, its error worded as argparse's `argument --flag: ...`."
+    def parse(text:str):
+        try: return check_setting(name, text)
+        except FtNbError as e: raise argparse.ArgumentTypeError(str(e).split(': ', 1)[1]) from None # argparse names the flag
+    return parse
+
+# %% ../nbs/11_cli.ipynb #34bd00b7
 def flag_options(name:str, # a field of `TrainConfig`
                  help:str, # its docment
                 )->dict:
     "The options of `add_argument` for the flag of `TrainConfig`'s field `name`."
-    kind, choices = _kind(get_type_hints(TrainConfig)[name])
-    choices, help = task_names() + list(ALIASES) if name == 'task' else choices, help.replace('%', '%%')
-    if kind is bool: return dict(action='store_true', default=argparse.SUPPRESS, help=help)
-    default = getattr(TrainConfig(), name)
-    return dict(type=kind, choices=choices, default=argparse.SUPPRESS, metavar=None if choices else name.upper(),
+    (kind, choices, _), default, help = setting_kind(name), getattr(TrainConfig(), name), help.replace('%', '%%')
+    if kind is bool: return dict(action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=f"{help} (default: {'on' if default else 'off'})")
+    opts = dict(type=setting_type(name), choices=choices, default=argparse.SUPPRESS, metavar=None if choices else name.upper(),
                 help=help + ('' if default is None else f" (default: {default})"))
+    return opts | (dict(nargs='?', const=True, metavar='OUT') if name == 'resume' else {}) # `--resume` alone: this run's --out
 
 # %% ../nbs/11_cli.ipynb #16901dcc
 def _add_train_args(p:argparse.ArgumentParser):
@@ -49,11 +48,16 @@ def _add_train_args(p:argparse.ArgumentParser):
     p.add_argument('--config', default=argparse.SUPPRESS, metavar='FILE', help="YAML or JSON file of settings with the flags' names (flags win)")
 
 # %% ../nbs/11_cli.ipynb #fc18422c
-def train_config(args:argparse.Namespace)->TrainConfig:
-    "The configuration of a run: defaults, then the `--config` file, then the flags given."
+def train_config(args:argparse.Namespace,
+                 where:dict|None=None, # if given, filled with where each setting came from: `--flag` or `file:line`
+                )->TrainConfig:
+    "The checked configuration of a run: defaults, then the `--config` file, then the flags given."
+    where = {} if where is None else where
     given = {k: v for k, v in vars(args).items() if k in {f.name for f in fields(TrainConfig)}} # not `config`, `num_it`, ...
-    from_file = read_config(args.config) if 'config' in vars(args) else {}
-    return TrainConfig(**(from_file | given))
+    settings = (read_config(args.config, where) if 'config' in vars(args) else {}) | given
+    where.update({k: f"--{k.replace('_', '-')}" for k in given})
+    if settings.get('resume') is True: settings['resume'] = settings.get('out', TrainConfig.out) # `--resume` alone
+    return check_config(TrainConfig(**settings))
 
 # %% ../nbs/11_cli.ipynb #ed73f4d2
 _EXAMPLES = """examples:
@@ -84,11 +88,11 @@ _REDUCTIONS = ('first', 'mean', 'max') # `ft_nb.evaluation.REDUCTIONS`, likewise
 def _predict_args(p:argparse.ArgumentParser):
     p.add_argument('--model', required=True, help="a folder written by ft-nb train")
     p.add_argument('--input', default='-', help="a text file (plain or gzip), one text per line, or - for standard input (default)")
-    p.add_argument('--bs', type=int, default=32, help="batch size (default 32)")
+    p.add_argument('--bs', type=setting_type('bs'), default=32, help="batch size (default 32)")
     p.add_argument('--aggregation', choices=_REDUCTIONS, default='first', help="how subword predictions make a word's (default first)")
     p.add_argument('--words', choices=_WORDS, default='conll', help="split text into words by CoNLL's rule (default), where the model's "
                    "tokenizer cuts (as transformers' pipeline does), or at white space (one word per whitespace-separated token)")
-    p.add_argument('--decoder', '--decode', choices=_kind(get_type_hints(TrainConfig)['decoder'])[1], default=None,
+    p.add_argument('--decoder', '--decode', choices=setting_kind('decoder')[1], default=None,
                    help="NER: how word scores become tags (default: the decoder the model was trained with)")
     p.add_argument('--int8', action='store_true', help="dynamic int8 linear layers: faster on the CPU, tags may differ slightly")
     p.add_argument('--no-fast', action='store_true', help="plain nn.Linear layers instead of oneDNN's (see ft_nb.fastlinear)")
@@ -97,14 +101,20 @@ def _predict_args(p:argparse.ArgumentParser):
 def _lr_find_args(p:argparse.ArgumentParser):
     "The flags of `train` (the data, the model and the task's settings), and how many batches to try rates over."
     _add_train_args(p)
-    p.add_argument('--num-it', type=int, default=100, help="mini-batches to try rates over, at most (default 100)")
+    p.add_argument('--num-it', type=setting_type('epochs'), default=100, # a count >= 1, as `epochs` is
+                   help="mini-batches to try rates over, at most (default 100)")
 
 # %% ../nbs/11_cli.ipynb #088c2c6d
+class _Parser(argparse.ArgumentParser):
+    "An `ArgumentParser` whose usage errors are one line, like ft-nb's other errors: the usage is one `--help` away."
+    def error(self, message:str): self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
 def parser()->argparse.ArgumentParser:
     "The `ft-nb` argument parser."
-    kw = dict(epilog=_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p = argparse.ArgumentParser(prog='ft-nb', description="Fine-tune pretrained transformer encoders on NLP tasks.", **kw)
+    kw, debug = dict(epilog=_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter), "on an error, show Python's traceback (for developers)"
+    p = _Parser(prog='ft-nb', description="Fine-tune pretrained transformer encoders on NLP tasks.", **kw)
     p.add_argument('--version', action='version', version=f"ft-nb {ft_nb.__version__}")
+    p.add_argument('--debug', action='store_true', help=debug)
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
     train = sub.add_parser('train', help="fine-tune a model", **kw); _add_train_args(train)
     train.add_argument('--print-config', action='store_true', help="print the settings as a commented YAML file for --config, and stop")
@@ -112,25 +122,50 @@ def parser()->argparse.ArgumentParser:
     _eval_args(sub.add_parser('eval', help="score a saved model on a labelled file", **kw))
     _predict_args(sub.add_parser('predict', help="tag or classify raw text lines, JSON lines out", **kw))
     add_serve_args(sub.add_parser('serve', help="serve a saved model over HTTP: POST /predict, GET /health, /info, /docs", **kw))
+    for s in sub.choices.values(): s.add_argument('--debug', action='store_true', default=argparse.SUPPRESS, help=debug)
     return p
+
+# %% ../nbs/11_cli.ipynb #dd5f62e9
+def _checked(origin:str, # the flag or the config line that gave `path`
+             check, path, **kwargs):
+    "`check(path, **kwargs)`, its error naming `origin` first."
+    try: return check(path, **kwargs)
+    except FtNbError as e: raise type(e)(f"{origin}: {e}") from None
+
+# %% ../nbs/11_cli.ipynb #5eac9f63
+_READS = ('train', 'valid', 'test') # the settings that name a file to read
+
+def check_run_paths(cfg:TrainConfig, where:dict|None=None)->TrainConfig: # `where`: from `train_config`
+    "`cfg`, once the files it reads and the folders it resumes from and writes to are checked."
+    from ft_nb.data.core import check_input, check_output
+    origin = lambda name: (where or {}).get(name, f"--{name}")
+    if len(stdin := [k for k in _READS if str(getattr(cfg, k)) == '-']) > 1:
+        raise DataError(f"{origin(stdin[0])} and {origin(stdin[1])}: both '-': standard input can be read once; give files")
+    for name in _READS + ('resume',):
+        if getattr(cfg, name) is not None: _checked(origin(name), check_input, getattr(cfg, name), folder=name == 'resume')
+    _checked(origin('out'), check_output, cfg.out); return cfg
 
 # %% ../nbs/11_cli.ipynb #1f68890f
 def _check_model(cfg:TrainConfig)->TrainConfig:
     "`cfg`, once its encoder is found: a mistyped folder or an unreachable Hub fails at once, before the data is read."
     from ft_nb.core import resolve_model
+    from ft_nb.data.core import check_input
+    if cfg.model is not None and os.path.lexists(cfg.model): _checked('--model', check_input, cfg.model, folder=True)
     resolve_model(cfg.model); return cfg
 
 # %% ../nbs/11_cli.ipynb #8ebbe9cf
+def _resume_hint(cfg:TrainConfig)->str:
+    "What to type to continue the interrupted run `cfg`."
+    if not (Path(cfg.out)/'checkpoint').exists(): return "\ninterrupted before the first checkpoint: nothing to resume; start it again"
+    return f"\ninterrupted. Continue from the last checkpoint with:\n  ft-nb train --resume {cfg.out} <the same settings>"
+
 def _train(args)->int:
-    cfg = train_config(args)
+    cfg = train_config(args, where := {})
     if args.print_config: print(config_template(cfg), end=''); return 0
-    _check_model(cfg)
-    from ft_nb.train import fine_tune # after the check: loading the training stack takes seconds
+    _check_model(check_run_paths(cfg, where))
+    from ft_nb.train import fine_tune # after the checks: loading the training stack takes seconds
     try: fine_tune(cfg)
-    except KeyboardInterrupt:
-        resume = f"ft-nb train --resume {Path(cfg.out)/'checkpoint'} <the same settings>"
-        print(f"\ninterrupted. Continue from the last checkpoint with:\n  {resume}", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt: print(_resume_hint(cfg), file=sys.stderr); return 130
     return 0
 
 # %% ../nbs/11_cli.ipynb #0893ffd0
@@ -145,8 +180,9 @@ def _lr_find_learner(cfg:TrainConfig):
 
 # %% ../nbs/11_cli.ipynb #2976cb27
 def _lr_find(args)->int:
-    cfg = _check_model(train_config(args)); out = Path(cfg.out); out.mkdir(parents=True, exist_ok=True)
-    res = _lr_find_learner(cfg).lr_find(num_it=args.num_it, show_plot=False)
+    cfg = _check_model(check_run_paths(train_config(args, where := {}), where)); out = Path(cfg.out)
+    learn = _lr_find_learner(cfg); out.mkdir(parents=True, exist_ok=True)
+    res = learn.lr_find(num_it=args.num_it, show_plot=False)
     from ft_nb.callbacks.schedule import plot_lr_find
     plot_lr_find(res).savefig(out/'lr_find.png', dpi=100)
     print(f"suggested learning rate: {res.min_div10:.1e} (a tenth of the rate of lowest loss; steepest descent at {res.steep:.1e})")
@@ -155,6 +191,9 @@ def _lr_find(args)->int:
 
 # %% ../nbs/11_cli.ipynb #f90c1293
 def _eval(args)->int:
+    from ft_nb.data.core import check_input, check_output
+    _checked('--model', check_input, args.model, folder=True); _checked('--data', check_input, args.data)
+    if args.predictions is not None: _checked('--predictions', check_output, args.predictions, folder=False)
     from ft_nb.train import evaluate_saved
     result = evaluate_saved(args.model, args.data, ignore_unknown=args.ignore_unknown, predictions=args.predictions)
     print(json.dumps(result['scores'], indent=1) if args.json else result['text'])
@@ -177,8 +216,8 @@ def _json_line(text:str, result)->str:
 # %% ../nbs/11_cli.ipynb #782f8832
 def _predict(args)->int:
     from ft_nb.inference import Predictor
-    from ft_nb.data.core import DataError, text_lines
-    if args.input != '-' and not Path(args.input).exists(): raise DataError(f"{args.input}: no such file")
+    from ft_nb.data.core import check_input, text_lines
+    _checked('--model', check_input, args.model, folder=True); _checked('--input', check_input, args.input)
     pred = Predictor.from_folder(args.model, batch_size=args.bs, aggregation=args.aggregation, words=args.words, decoder=args.decoder,
                                  fast=not args.no_fast, quantize='int8' if args.int8 else None)
     for chunk in _chunks(text_lines(args.input)):
@@ -186,16 +225,35 @@ def _predict(args)->int:
     return 0
 
 # %% ../nbs/11_cli.ipynb #d047c44c
-def _input_errors()->tuple:
-    "The errors that mean bad input; `DataError` lives in the data layer, which loads torch."
-    from ft_nb.data.core import DataError
-    return DataError, FileNotFoundError, UnicodeDecodeError
+def crash_report(e:BaseException, argv:list[str]|None=None)->Path:
+    "Write `e`'s full traceback, with the versions and the command, to a new file in the temporary folder: its path."
+    path = Path(tempfile.gettempdir())/f"ft-nb-crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
+    head = f"ft-nb {ft_nb.__version__}, Python {sys.version.split()[0]}, {sys.platform}\ncommand: ft-nb {' '.join(argv or sys.argv[1:])}\n\n"
+    path.write_text(head + ''.join(traceback.format_exception(e)), encoding='utf-8')
+    return path
 
+# %% ../nbs/11_cli.ipynb #d0fb74dc
+_SYSTEM_REFUSALS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM) # the user can act on these
+
+def error_line(e:Exception, argv:list[str]|None=None)->tuple[int, str]:
+    "The exit code and the one-line message for `e`: 2 for bad input or a refusal of the system, 1 for a bug (traceback saved)."
+    if isinstance(e, (FtNbError, FileNotFoundError)): return 2, ' '.join(str(e).split())
+    if isinstance(e, OSError) and e.errno in _SYSTEM_REFUSALS: return 2, f"{e.filename or 'writing'}: {e.strerror}"
+    try: where = f"the full traceback is in {crash_report(e, argv)}"
+    except OSError: where = "the traceback could not be saved; rerun with --debug to see it"
+    first = (str(e).splitlines() or [''])[0][:200]
+    return 1, f"internal error ({type(e).__name__}: {first}): a bug in ft-nb; {where}; please report it"
+
+# %% ../nbs/11_cli.ipynb #5be2914a
 def main(argv:list[str]|None=None)->int:
-    "Entry point of the `ft-nb` console script."
-    args = parser().parse_args(argv)
+    "Entry point of the `ft-nb` console script: 0 on success, 2 and one line on bad input, 1 and a crash report on a bug."
+    try: args = parser().parse_args(argv)
+    except SystemExit as e: return e.code # --help, --version, or a usage error already printed
     commands = {'train': _train, 'lr-find': _lr_find, 'eval': _eval, 'predict': _predict, 'serve': serve_from_args}
     try: return commands[args.command](args)
-    except _input_errors() as e: # evaluated only once something is raised: `--print-config` never loads torch
-        print(f"ft-nb {args.command}: error: {e}", file=sys.stderr); return 2
     except BrokenPipeError: return 0 # `ft-nb predict ... | head` closed the pipe: not an error
+    except KeyboardInterrupt: print(f"\nft-nb {args.command}: interrupted", file=sys.stderr); return 130
+    except Exception as e:
+        if args.debug: raise
+        code, line = error_line(e, argv)
+        print(f"ft-nb {args.command}: error: {line}", file=sys.stderr); return code

@@ -6,7 +6,7 @@ Docs: https://ft-nb.github.io/ft-nb/data.core.html.md"""
 
 # %% ../../nbs/02_data.core.ipynb #867f6f21
 from __future__ import annotations
-import gzip, io, json, os, stat, sys, zlib
+import gzip, io, json, os, stat, sys, tempfile, zlib
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,12 +16,11 @@ from ..core import IGNORE_INDEX
 from ..tags import label_sort_key
 
 # %% auto #0
-__all__ = ['GZIP_MAGIC', 'input_name', 'check_input', 'open_bytes', 'text_lines', 'Sentence', 'Example', 'sorted_labels',
-           'LabelVocab', 'load_vocab', 'vocab_from_config']
+__all__ = ['GZIP_MAGIC', 'input_name', 'check_input', 'check_output', 'open_bytes', 'text_lines', 'Sentence', 'Example',
+           'sorted_labels', 'LabelVocab', 'load_vocab', 'vocab_from_config']
 
 # %% ../../nbs/02_data.core.ipynb #ced1af1a
-from ..errors import DataError # its home: ft_nb.errors, with the other kinds of failure
-
+from ..errors import DataError, OutputError # their home: ft_nb.errors, with the other kinds of failure
 
 # %% ../../nbs/02_data.core.ipynb #aca4b1c5
 def _file_kind(mode:int)->str: # `os.stat(path).st_mode`
@@ -59,6 +58,28 @@ def check_input(path:str|Path, # a file to read (a pipe or a terminal also do), 
     except (OSError, ValueError) as e: raise DataError(f"{path}: {_os_problem(e)}: {want}") from None
     if kind not in (('a folder',) if folder else _READABLE): raise DataError(f"{path}: {kind}: {want}")
     if not os.access(path, os.R_OK | (os.X_OK if folder else 0)): raise DataError(f"{path}: no permission to read it: {want}")
+    return path
+
+# %% ../../nbs/02_data.core.ipynb #4d2c4708
+def _probe_write(folder:Path, path, want:str):
+    "Fail with an `OutputError` unless a file can be created in `folder`, which `path` is or will be created in."
+    try:
+        with tempfile.TemporaryFile(dir=folder): pass
+    except OSError as e: raise OutputError(f"{path}: cannot write in {folder} ({e.strerror or e}): {want}") from None
+
+# %% ../../nbs/02_data.core.ipynb #6c4fbaff
+def check_output(path:str|Path, # a folder (or file) to write: existing, or to be created
+                 folder:bool=True, # a folder; `False`: a file, a pipe or a device such as /dev/stdout
+                )->str|Path:
+    "`path`, checked to be writable before anything is computed: else an `OutputError` saying what is in the way."
+    want = 'expected a folder to write to (or a new name)' if folder else 'expected a file to write (or a new name)'
+    try: kind = _file_kind(os.stat(path).st_mode)
+    except FileNotFoundError: kind = None # to be created, in its nearest existing parent
+    except (OSError, ValueError) as e: raise OutputError(f"{path}: {_os_problem(e)}: {want}") from None
+    if kind is not None and kind not in (('a folder',) if folder else _READABLE): raise OutputError(f"{path}: {kind}: {want}")
+    if kind in ('a pipe', 'a character device'): return path
+    target = Path(path).absolute()
+    _probe_write(target if kind == 'a folder' else next(p for p in target.parents if p.exists()), path, want)
     return path
 
 # %% ../../nbs/02_data.core.ipynb #b896c5da
