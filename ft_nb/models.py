@@ -6,7 +6,7 @@ Docs: https://ft-nb.github.io/ft-nb/models.html.md"""
 
 # %% ../nbs/03_models.ipynb #76c051ed
 from __future__ import annotations
-import contextlib, copy, errno, json, math, os, shutil, tempfile
+import contextlib, copy, errno, json, math, os, shutil, tempfile, warnings
 from pathlib import Path
 import torch
 from torch import nn
@@ -17,18 +17,18 @@ from safetensors import safe_open, SafetensorError
 from safetensors.torch import load_file, save_file
 from fastcore.basics import patch
 from .core import resolve_model, IGNORE_INDEX
-from .data.core import DataError
+from .errors import ModelError, OutputError
 from .math import token_cross_entropy
 from .crf import CRF
 
 # %% auto #0
-__all__ = ['PICKLED_WEIGHTS', 'TOKENIZER_FILES', 'MIN_VOCAB', 'MODEL_FILES', 'HEAD_FIELDS', 'INFO_FIELDS', 'quiet_transformers',
-           'brief', 'read_json', 'check_config', 'safetensors_shapes', 'weight_files', 'check_model_folder',
-           'load_encoder', 'encoder_from_config', 'check_tokenizer_files', 'check_vocabulary', 'load_tokenizer',
-           'TokenHead', 'SequenceHead', 'TaskModel', 'token_classifier', 'sequence_classifier', 'encoder_layers',
-           'embedding_module', 'set_trainable', 'freeze_bottom', 'train_head_only', 'unfreeze_top', 'param_groups',
-           'trainable_summary', 'add_lora', 'merge_lora', 'fsync_path', 'save_error', 'atomic_folder', 'save_model',
-           'read_ft_nb_json', 'load_model']
+__all__ = ['PICKLED_WEIGHTS', 'TOKENIZER_FILES', 'MIN_VOCAB', 'MODEL_FILES', 'HEAD_FIELDS', 'INFO_FIELDS', 'META_FIELDS',
+           'quiet_transformers', 'brief', 'read_json', 'check_config', 'safetensors_shapes', 'weight_files',
+           'check_model_folder', 'load_encoder', 'encoder_from_config', 'check_tokenizer_files', 'check_vocabulary',
+           'load_tokenizer', 'TokenHead', 'SequenceHead', 'TaskModel', 'token_classifier', 'sequence_classifier',
+           'encoder_layers', 'embedding_module', 'set_trainable', 'freeze_bottom', 'train_head_only', 'unfreeze_top',
+           'param_groups', 'trainable_summary', 'add_lora', 'merge_lora', 'fsync_path', 'save_error', 'atomic_folder',
+           'save_model', 'read_ft_nb_json', 'position_limit', 'load_model', 'saved_model_folder', 'extend_head']
 
 # %% ../nbs/03_models.ipynb #0bd4d851
 @contextlib.contextmanager
@@ -48,36 +48,37 @@ def brief(e:BaseException, n:int=300)->str:
 # %% ../nbs/03_models.ipynb #ebee84d3
 def read_json(file:Path, # the file to read
               expected:str, # what it should hold, for the error message
+              error:type=ModelError, # the error to raise: a checkpoint's reader passes `CheckpointError`
              )->dict:
-    "The JSON object in `file`, or a `DataError` naming the file and what it should hold."
+    "The JSON object in `file`, or an `error` naming the file and what it should hold."
     try: value = json.loads(Path(file).read_text(encoding='utf-8'))
-    except (OSError, ValueError) as e: raise DataError(f"{file}: not readable JSON ({brief(e)}); expected {expected}") from None
-    if not isinstance(value, dict): raise DataError(f"{file}: a JSON {type(value).__name__}; expected {expected} (an object)")
+    except (OSError, ValueError) as e: raise error(f"{file}: not readable JSON ({brief(e)}); expected {expected}") from None
+    if not isinstance(value, dict): raise error(f"{file}: a JSON {type(value).__name__}; expected {expected} (an object)")
     return value
 
 # %% ../nbs/03_models.ipynb #6d44c953
 def check_config(folder:Path)->dict: # a local model folder
     "The folder's `config.json`: present, readable, of a model type `transformers` knows, asking for no custom code."
     file = Path(folder)/'config.json'
-    if not file.is_file(): raise DataError(f"{folder}: no config.json; expected a Hugging Face model folder")
+    if not file.is_file(): raise ModelError(f"{folder}: no config.json; expected a Hugging Face model folder")
     config, kind = read_json(file, 'a transformers model config'), None
-    if 'auto_map' in config: raise DataError(f"{file}: asks to run custom code (auto_map); ft-nb never runs code from a model folder")
+    if 'auto_map' in config: raise ModelError(f"{file}: asks to run custom code (auto_map); ft-nb never runs code from a model folder")
     if not isinstance(kind := config.get('model_type'), str) or kind not in CONFIG_MAPPING:
-        raise DataError(f"{file}: model_type {kind!r} is not one transformers knows; expected e.g. 'bert'")
+        raise ModelError(f"{file}: model_type {kind!r} is not one transformers knows; expected e.g. 'bert'")
     return config
 
 # %% ../nbs/03_models.ipynb #62da26cc
-def safetensors_shapes(file:Path)->dict[str, tuple]:
-    "Each tensor's shape, read from the header of safetensors `file`; a `DataError` unless the file is complete."
+def safetensors_shapes(file:Path, error:type=ModelError)->dict[str, tuple]: # the file; the error to raise (a checkpoint's: `CheckpointError`)
+    "Each tensor's shape, read from the header of safetensors `file`; an `error` unless the file is complete."
     try:
         with safe_open(file, 'pt') as f: return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
-    except (OSError, SafetensorError) as e: raise DataError(f"{file}: not a complete safetensors file ({brief(e)})") from None
+    except (OSError, SafetensorError) as e: raise error(f"{file}: not a complete safetensors file ({brief(e)})") from None
 
 # %% ../nbs/03_models.ipynb #9351ebb1
 PICKLED_WEIGHTS = ('pytorch_model.bin', 'pytorch_model.bin.index.json', 'tf_model.h5', 'flax_model.msgpack')
-def _refuse_pickle(folder:Path, name:str)->DataError:
+def _refuse_pickle(folder:Path, name:str)->ModelError:
     "The error for weights that exist only in pickled (or foreign) form, saying how to convert them."
-    return DataError(f"{folder}: weights only as {name}, which ft-nb never loads (unpickling can run code); convert them once, "
+    return ModelError(f"{folder}: weights only as {name}, which ft-nb never loads (unpickling can run code); convert them once, "
                      f"where you trust their source: `AutoModel.from_pretrained(folder).save_pretrained(folder)` (use the class "
                      "they were saved with, e.g. AutoModelForTokenClassification) writes model.safetensors")
 
@@ -88,8 +89,8 @@ def weight_files(folder:Path)->list[Path]: # a local model folder
     if (folder/'model.safetensors').exists(): files = [folder/'model.safetensors']
     elif index.exists(): files = [folder/f for f in sorted({str(f) for f in read_json(index, 'a weight map').get('weight_map', {}).values()})]
     elif pickled := [f for f in PICKLED_WEIGHTS if (folder/f).exists()]: raise _refuse_pickle(folder, pickled[0])
-    else: raise DataError(f"{folder}: no model.safetensors; expected the model's weights beside config.json")
-    if not files: raise DataError(f"{index}: names no weight files")
+    else: raise ModelError(f"{folder}: no model.safetensors; expected the model's weights beside config.json")
+    if not files: raise ModelError(f"{index}: names no weight files")
     for f in files: safetensors_shapes(f)
     return files
 
@@ -103,7 +104,7 @@ def check_model_folder(folder:Path)->dict: # a local model folder
 def _model_source(name, check=check_model_folder)->str:
     "Where to load model `name` from (`resolve_model`), a local folder passed through `check` first."
     try: source = resolve_model(name)
-    except FileNotFoundError as e: raise DataError(str(e)) from None
+    except FileNotFoundError as e: raise ModelError(str(e)) from None
     if Path(source).is_dir(): check(Path(source))
     return source
 
@@ -122,7 +123,7 @@ def load_encoder(name:str|Path|None=None, # `None` (bundled MiniLM), a model fol
     try: return _build_encoder(AutoModel.from_pretrained, source, trust_remote_code=False, use_safetensors=True)
     except Exception as e:
         if not Path(source).is_dir(): raise # a Hub download's own error
-        raise DataError(f"{source}: transformers could not build the encoder ({type(e).__name__}: {brief(e)})") from None
+        raise ModelError(f"{source}: transformers could not build the encoder ({type(e).__name__}: {brief(e)})") from None
 
 # %% ../nbs/03_models.ipynb #29574263
 def encoder_from_config(config)->nn.Module:
@@ -135,7 +136,7 @@ TOKENIZER_FILES = (('tokenizer.json',), ('vocab.txt',), ('vocab.json', 'merges.t
 def check_tokenizer_files(folder:Path): # a local model folder
     "Refuse a folder without the files a tokenizer is built from (`transformers` would build a 5-token vocabulary)."
     if not any(all((Path(folder)/f).is_file() for f in files) for files in TOKENIZER_FILES):
-        raise DataError(f"{folder}: no tokenizer files; expected tokenizer.json, or the vocabulary of its tokenizer class "
+        raise ModelError(f"{folder}: no tokenizer files; expected tokenizer.json, or the vocabulary of its tokenizer class "
                         "(vocab.txt; vocab.json and merges.txt; or a sentencepiece .model file)")
 
 # %% ../nbs/03_models.ipynb #aa891b4b
@@ -143,17 +144,17 @@ MIN_VOCAB = 50 # fewer ordinary tokens than this is no vocabulary: every word wo
 def check_vocabulary(tok, where)->object: # a loaded tokenizer, and the folder or id it came from
     "`tok`, unless its vocabulary is (almost) only special tokens."
     words = len(set(tok.get_vocab()) - set(tok.all_special_tokens))
-    if words < MIN_VOCAB: raise DataError(f"{where}: the tokenizer knows only {words} tokens besides its special ones; "
+    if words < MIN_VOCAB: raise ModelError(f"{where}: the tokenizer knows only {words} tokens besides its special ones; "
                                           f"expected a real vocabulary (at least {MIN_VOCAB}): are its files missing or empty?")
     return tok
 
 # %% ../nbs/03_models.ipynb #74a4daf6
 def _auto_tokenizer(source:str, **kwargs):
-    "`AutoTokenizer.from_pretrained`, never running code from the model; a local folder's failure as a `DataError`."
+    "`AutoTokenizer.from_pretrained`, never running code from the model; a local folder's failure as a `ModelError`."
     try: return AutoTokenizer.from_pretrained(source, trust_remote_code=False, **kwargs)
     except Exception as e:
         if not Path(source).is_dir(): raise # a Hub download's own error
-        raise DataError(f"{source}: its tokenizer files could not be loaded ({type(e).__name__}: {brief(e)})") from None
+        raise ModelError(f"{source}: its tokenizer files could not be loaded ({type(e).__name__}: {brief(e)})") from None
 
 # %% ../nbs/03_models.ipynb #c97aa472
 def load_tokenizer(name:str|Path|None=None, # as for `load_encoder`
@@ -162,7 +163,7 @@ def load_tokenizer(name:str|Path|None=None, # as for `load_encoder`
     source = _model_source(name, check_config)
     if Path(source).is_dir(): check_tokenizer_files(source)
     tok = _auto_tokenizer(source)
-    if not tok.is_fast: raise DataError(f"{source}: ft-nb needs a fast tokenizer (for word_ids), got {type(tok).__name__}")
+    if not tok.is_fast: raise ModelError(f"{source}: ft-nb needs a fast tokenizer (for word_ids), got {type(tok).__name__}")
     if 'ByteLevel' in str(tok.backend_tokenizer.pre_tokenizer) and not getattr(tok, 'add_prefix_space', False):
         tok = _auto_tokenizer(source, add_prefix_space=True)
     return check_vocabulary(tok, source)
@@ -458,16 +459,16 @@ def _replace_files(tmp:Path, path:Path):
     for name in names: os.replace(tmp/name, path/name)
 
 # %% ../nbs/03_models.ipynb #95ea3576
-def save_error(path:Path, e:OSError)->DataError:
+def save_error(path:Path, e:OSError)->OutputError:
     "The error of a save that failed with `e`: the cause (a full disk named as such) and what `path` still holds."
     full = ' (the disk is full)' if getattr(e, 'errno', None) == errno.ENOSPC else ''
     kept = 'the previous content is unchanged' if path.exists() else 'nothing was written there'
-    return DataError(f"{path}: could not be saved: {brief(e)}{full}; {kept}")
+    return OutputError(f"{path}: could not be saved: {brief(e)}{full}; {kept}")
 
 # %% ../nbs/03_models.ipynb #02b3635b
 def _staging_folder(path:Path, in_place:bool)->Path:
     "A new temporary folder beside `path` (inside it, if `in_place`), on the same file system so that renames are atomic."
-    if path.exists() and not path.is_dir(): raise DataError(f"{path}: a file; expected a folder to save into")
+    if path.exists() and not path.is_dir(): raise OutputError(f"{path}: a file; expected a folder to save into")
     try:
         (path if in_place else path.parent).mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(dir=path if in_place else path.parent, prefix=f'.{path.name}.', suffix='.tmp'))
@@ -506,6 +507,7 @@ def save_model(model:TaskModel, path:str|Path, # the folder to write (created if
 
 # %% ../nbs/03_models.ipynb #5be09669
 def _is_number(v)->bool: return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+def _is_count(v)->bool: return isinstance(v, int) and not isinstance(v, bool) and v >= 1
 def _is_labels(v)->bool: return isinstance(v, list) and len(v) > 0 and all(isinstance(l, str) for l in v) and len(set(v)) == len(v)
 HEAD_FIELDS = dict(kind=(lambda v: v in ('token', 'sequence'), "'token' or 'sequence'"),
                    labels=(_is_labels, 'a non-empty list of distinct strings'),
@@ -514,15 +516,17 @@ HEAD_FIELDS = dict(kind=(lambda v: v in ('token', 'sequence'), "'token' or 'sequ
                    pooling=(lambda v: v in ('cls', 'mean'), "'cls' or 'mean'"))
 INFO_FIELDS = dict(loss_weights=(lambda v: v is None or isinstance(v, dict) and all(map(_is_number, v.values())), 'null or numbers by head'),
                    meta=(lambda v: isinstance(v, dict), 'an object'), ft_nb_format=(lambda v: v == 1, '1 (a newer ft-nb wrote this?)'))
+META_FIELDS = dict(max_len=(lambda v: _is_count(v) and v >= 8, 'a whole number of tokens, at least 8 (as the setting)'),
+                   eval_bs=(_is_count, 'a whole number, at least 1'), task=(lambda v: isinstance(v, str) and v != '', 'a task name'))
 
 # %% ../nbs/03_models.ipynb #b90b4e3d
 def _check_fields(where:str, obj:dict, fields:dict, required=()):
-    "Each of `fields` in `obj` valid and each `required` one present; a `DataError` at `where` saying what was expected."
-    if not isinstance(obj, dict): raise DataError(f"{where}: a {type(obj).__name__}; expected an object")
+    "Each of `fields` in `obj` valid and each `required` one present; a `ModelError` at `where` saying what was expected."
+    if not isinstance(obj, dict): raise ModelError(f"{where}: a {type(obj).__name__}; expected an object")
     for k in required:
-        if k not in obj: raise DataError(f"{where}: no {k!r}; expected {fields[k][1]}")
+        if k not in obj: raise ModelError(f"{where}: no {k!r}; expected {fields[k][1]}")
     for k, (ok, expected) in fields.items():
-        if k in obj and not ok(obj[k]): raise DataError(f"{where}: {k} is {obj[k]!r:.60}; expected {expected}")
+        if k in obj and not ok(obj[k]): raise ModelError(f"{where}: {k} is {obj[k]!r:.60}; expected {expected}")
 
 # %% ../nbs/03_models.ipynb #16d0ca6b
 def read_ft_nb_json(folder:Path)->dict: # a saved model folder
@@ -530,8 +534,9 @@ def read_ft_nb_json(folder:Path)->dict: # a saved model folder
     file = Path(folder)/'ft_nb.json'; info = read_json(file, "ft-nb's description of the model's heads")
     _check_fields(str(file), info, INFO_FIELDS)
     if not isinstance(heads := info.get('heads'), dict) or not heads:
-        raise DataError(f"{file}: no 'heads'; expected an object naming at least one head")
+        raise ModelError(f"{file}: no 'heads'; expected an object naming at least one head")
     for name, head in heads.items(): _check_fields(f"{file}: head {name!r}", head, HEAD_FIELDS, ('kind', 'labels', 'dropout'))
+    _check_fields(f"{file}: meta", info.get('meta', {}), META_FIELDS)
     return info
 
 # %% ../nbs/03_models.ipynb #792f75ca
@@ -543,7 +548,7 @@ def _heads_from_folder(path:Path, config)->tuple[dict, dict, dict]:
     if any(a.endswith('ForTokenClassification') for a in config.architectures or []):
         labels = [config.id2label[i] for i in sorted(config.id2label)]
         return {'ner': dict(kind='token', labels=labels, dropout=0.1)}, None, {}
-    raise DataError(f"{path}: neither an ft-nb model (no ft_nb.json) nor a token-classification model")
+    raise ModelError(f"{path}: neither an ft-nb model (no ft_nb.json) nor a token-classification model")
 
 # %% ../nbs/03_models.ipynb #cf693031
 def _make_head(hidden_size:int, info:dict):
@@ -555,9 +560,9 @@ def _make_head(hidden_size:int, info:dict):
 def _check_weights(model:TaskModel, file:Path):
     "Every weight `model` needs is in safetensors `file`, with the shape that the config and the label map describe."
     shapes, expected = safetensors_shapes(file), {k: tuple(v.shape) for k, v in _state_for_saving(model).items()}
-    if missing := sorted(set(expected) - set(shapes)): raise DataError(f"{file}: missing weights {missing[:5]}")
+    if missing := sorted(set(expected) - set(shapes)): raise ModelError(f"{file}: missing weights {missing[:5]}")
     if wrong := [k for k in expected if shapes[k] != expected[k]]:
-        raise DataError(f"{file}: {wrong[0]} has shape {shapes[wrong[0]]}, but config.json and ft_nb.json describe "
+        raise ModelError(f"{file}: {wrong[0]} has shape {shapes[wrong[0]]}, but config.json and ft_nb.json describe "
                         f"{expected[wrong[0]]}: do the label map and the weights belong together?")
 
 # %% ../nbs/03_models.ipynb #1cb0eba2
@@ -572,17 +577,65 @@ def _load_weights(model:TaskModel, path:Path):
 def _saved_config(path:Path):
     "The config of saved model folder `path`, after checking the folder, as `transformers` builds it."
     check_model_folder(path)
-    if not (path/'model.safetensors').exists(): raise DataError(f"{path}: no model.safetensors; expected the weights save_model writes")
+    if not (path/'model.safetensors').exists(): raise ModelError(f"{path}: no model.safetensors; expected the weights save_model writes")
     try: return AutoConfig.from_pretrained(path, trust_remote_code=False)
-    except Exception as e: raise DataError(f"{path/'config.json'}: not a usable config ({type(e).__name__}: {brief(e)})") from None
+    except Exception as e: raise ModelError(f"{path/'config.json'}: not a usable config ({type(e).__name__}: {brief(e)})") from None
+
+# %% ../nbs/03_models.ipynb #7ed06545
+def position_limit(encoder:nn.Module)->int|None:
+    "The most tokens `encoder` reads: the rows of its learned position table less those a padding offset uses; `None` without one."
+    table = getattr(embedding_module(encoder), 'position_embeddings', None)
+    if not isinstance(table, nn.Embedding): return None
+    return table.num_embeddings - (0 if table.padding_idx is None else table.padding_idx + 1)
+
+# %% ../nbs/03_models.ipynb #f1e73a17
+def _fit_max_len(meta:dict, encoder:nn.Module, where:Path)->dict:
+    "`meta` with a `max_len` beyond what `encoder` reads lowered to that, with a warning naming `where` it came from."
+    limit, n = position_limit(encoder), meta.get('max_len')
+    if n is None or limit is None or n <= limit: return meta
+    warnings.warn(f"{where}: max_len {n} is more than the {limit} tokens the encoder reads; using {limit}", stacklevel=3)
+    return meta | {'max_len': limit}
 
 # %% ../nbs/03_models.ipynb #4e83357d
 def load_model(path:str|Path)->TaskModel:
     "Load a model saved by `save_model` (or a `transformers` token classifier) from its folder, checked first."
     path = Path(path)
-    if not path.is_dir(): raise DataError(f"{path}: no such model folder")
+    if not path.is_dir(): raise ModelError(f"{path}: no such model folder")
     config = _saved_config(path)
     heads_info, loss_weights, meta = _heads_from_folder(path, config)
     model = TaskModel(encoder_from_config(config), {n: _make_head(config.hidden_size, h) for n, h in heads_info.items()}, loss_weights)
-    _load_weights(model, path); model.meta = meta
+    _load_weights(model, path); model.meta = _fit_max_len(meta, model.encoder, path/'ft_nb.json')
     return model.eval()
+
+# %% ../nbs/03_models.ipynb #812e530a
+def saved_model_folder(name:str|Path|None, # `TrainConfig.model`: `None` (the bundled encoder), a folder or a Hub id
+                      )->Path|None:
+    "The folder `name` names if it holds a model saved by ft-nb (it has `ft_nb.json`), else `None`: an encoder to put a new head on."
+    path = None if name is None else Path(str(name)).expanduser()
+    return path if path is not None and (path/'ft_nb.json').is_file() else None
+
+# %% ../nbs/03_models.ipynb #b3d5446c
+def _positions(old:list[str], new:list[str])->list[int]:
+    "Where each of the `old` labels is in `new`; a `ValueError` if `new` lacks one."
+    if missing := [l for l in old if l not in new]: raise ValueError(f"a head keeps its labels; {missing} are not in {new}")
+    return [new.index(l) for l in old]
+
+# %% ../nbs/03_models.ipynb #e9e8f305
+@torch.no_grad()
+def _copy_crf(old:CRF, new:CRF, pos:list[int]):
+    "Put `old`'s scores and constraints at the tags' new positions `pos` in `new`; those of new tags stay as `new` has them."
+    i = torch.tensor(pos, device=new.transitions.device)
+    for name in ('start_transitions', 'end_transitions', 'allowed_start', 'allowed_end'): getattr(new, name)[i] = getattr(old, name)
+    for name in ('transitions', 'allowed'): getattr(new, name)[i[:, None], i] = getattr(old, name)
+
+# %% ../nbs/03_models.ipynb #c71251cc
+@torch.no_grad()
+def extend_head(head:TokenHead|SequenceHead, # a trained head
+                labels:list[str], # all of its labels, and the new ones, in id order
+               )->TokenHead|SequenceHead:
+    "A copy of `head` over `labels`: the rows of its own labels kept exactly, those of new labels initialised as a new head's."
+    pos, weight = _positions(head.labels, labels), head.classifier.weight
+    new = _make_head(weight.shape[1], _head_meta(head) | {'labels': list(labels)}).to(weight.device, weight.dtype)
+    new.classifier.weight[pos], new.classifier.bias[pos] = weight, head.classifier.bias
+    if getattr(head, 'crf', None) is not None: _copy_crf(head.crf, new.crf, pos)
+    return new.train(head.training)

@@ -7,8 +7,11 @@ Docs: https://ft-nb.github.io/ft-nb/tasks.classify.html.md"""
 # %% ../../nbs/08c_tasks.classify.ipynb #e9af71a8
 from __future__ import annotations
 import json
+from collections import Counter
 from pathlib import Path
 from fastcore.basics import patch
+from ..core import IGNORE_INDEX
+from ..data.core import LabelVocab
 from ..data.text import read_text
 from ..models import sequence_classifier
 from ..evaluation import encode_texts, evaluate_cls
@@ -44,40 +47,51 @@ def encode(self:Classify, examples:list, vocab, train:bool=False)->list[dict]:
 
 # %% ../../nbs/08c_tasks.classify.ipynb #9b1ad5ce
 @patch
+def fits(self:Classify, head)->bool:
+    "A saved single-label sequence head is one classification continues."
+    return head.kind == 'sequence' and not head.multi_label
+
+@patch
 def model(self:Classify, labels:list[str])->"TaskModel":
-    "A sequence classifier on the configured encoder."
-    return sequence_classifier(labels, self.cfg.model)
+    "A sequence classifier on the configured encoder; or the saved classifier `cfg.model` names, continued."
+    return sequence_classifier(labels, self.cfg.model) if self.saved_model() is None else self.continued_model(labels)
 
 # %% ../../nbs/08c_tasks.classify.ipynb #e4b43414
 class ClassScores:
-    "Accuracy and macro-F1 accumulated batch by batch (a metric for `MetricsCB`)."
+    "Accuracy and macro-F1 accumulated batch by batch (a metric for `MetricsCB`); examples of `unseen` labels count as misses."
     name = 'macro_f1'
-    def __init__(self, labels:list[str]): self.labels = labels
-    def reset(self): from ft_nb.metrics import ClassificationScorer; self.scorer = ClassificationScorer(self.labels)
+    def __init__(self, labels:list[str], unseen:list[str]=()): self.labels, self.unseen = list(labels), list(unseen)
+    def reset(self): from ft_nb.metrics import ClassificationScorer; self.scorer = ClassificationScorer(self.labels + self.unseen)
     def update(self, learn): self.update_batch(learn.labels, learn.preds['logits'])
-    def update_batch(self, labels, logits): self.scorer.update(labels.cpu(), logits.argmax(-1).cpu())
+    def update_batch(self, labels, logits):
+        if self.unseen: labels = labels.masked_fill(labels == IGNORE_INDEX, len(self.labels)) # a miss, under an unseen label
+        self.scorer.update(labels.cpu(), logits.argmax(-1).cpu())
     def compute(self)->dict: return self.scorer.summary()
 
 # %% ../../nbs/08c_tasks.classify.ipynb #4eb30451
 @patch
 def metric(self:Classify, model, vocab, examples:list, items:list[dict])->ClassScores:
-    "Accuracy and macro-F1, batch by batch, for `MetricsCB`."
-    return ClassScores(vocab.labels)
+    "Accuracy and macro-F1, batch by batch, for `MetricsCB`; the examples of labels `vocab` lacks count as misses."
+    return ClassScores(vocab.labels, sorted(self.unseen_labels(examples, vocab)))
 
 # %% ../../nbs/08c_tasks.classify.ipynb #76fb6631
 @patch
 def evaluate(self:Classify, model, vocab, examples:list, items:list[dict], bs:int=64):
-    "The `ClassificationScorer` (a confusion matrix) of `model` on the encoded `items`."
-    return evaluate_cls(model, self.tokenizer, items, vocab.labels, bs)
+    "The `ClassificationScorer` (a confusion matrix) of `model` on `items`; examples of labels `vocab` lacks are misses, under their label."
+    unseen = self.unseen_labels(examples, vocab); every = LabelVocab(vocab.labels + sorted(unseen))
+    gold = [it | {'label': every.label2id[e.label]} for it, e in zip(items, examples)] # one item per example
+    scorer = evaluate_cls(model, self.tokenizer, gold, every.labels, bs); scorer.unseen = dict(unseen)
+    return scorer
 
 # %% ../../nbs/08c_tasks.classify.ipynb #9c366b88
 @patch
-def report(self:Classify, scorer)->tuple[dict,str]: # a `ClassificationScorer`
-    "The scores, with the per-class table, and the same as text."
+def report(self:Classify, scorer)->tuple[dict,str]: # a `ClassificationScorer`, with `unseen` from `evaluate`
+    "The scores, with the per-class table and the examples of labels the model lacks, and the same as text."
     from ft_nb.metrics import format_report
-    table = scorer.compute()
-    scores = scorer.summary() | {'report': json.loads(table.to_json(orient='index'))}
-    return scores, f"{format_report(table)}\naccuracy {scores['accuracy']:.4f}, macro-F1 {scores['macro_f1']:.4f}"
+    table, unseen = scorer.compute(), getattr(scorer, 'unseen', {})
+    scores = scorer.summary() | {'report': json.loads(table.to_json(orient='index'))} | ({'unknown_labels': unseen} if unseen else {})
+    text = f"{format_report(table)}\naccuracy {scores['accuracy']:.4f}, macro-F1 {scores['macro_f1']:.4f}"
+    return scores, text + (f"\n{sum(unseen.values()):,} examples of labels the model lacks ({unseen}) counted as misses" if unseen else '')
 
 # %% ../../nbs/08c_tasks.classify.ipynb #e7b87d5c
 @patch

@@ -7,9 +7,11 @@ Docs: https://ft-nb.github.io/ft-nb/tasks.core.html.md"""
 # %% ../../nbs/08a_tasks.core.ipynb #3308dbc2
 from __future__ import annotations
 import importlib, pkgutil
+from collections import Counter
 from pathlib import Path
 from fastcore.basics import patch
 from ..config import TrainConfig
+from ..errors import ModelError
 
 # %% auto #0
 __all__ = ['ALIASES', 'REQUIRED', 'Task', 'task_names', 'get_task', 'saved_task']
@@ -23,6 +25,7 @@ class Task:
     def __init__(self, cfg:TrainConfig, # the run's settings
                  tokenizer=None): # the model's fast tokenizer; `None`: `cfg.model`'s, loaded when first needed
         self.cfg, self._tokenizer = cfg, tokenizer
+        self._saved, self._looked_for_saved, self._notes = None, False, [] # the saved model `cfg.model` names, if any
     @property
     def tokenizer(self):
         "The model's fast tokenizer: loaded on first use, so that bad data files fail before a model loads."
@@ -47,13 +50,6 @@ def splits(self:Task, verbose:bool=True)->dict:
         if summary and verbose: print(summary)
     return {k: data for k, (data, _) in read.items()}
 
-# %% ../../nbs/08a_tasks.core.ipynb #81217a61
-@patch
-def vocab(self:Task, train:list)->"LabelVocab":
-    "The label vocabulary of the training split."
-    from ft_nb.data.core import LabelVocab
-    return LabelVocab.from_data(label for _, label in self.labels_at(train))
-
 # %% ../../nbs/08a_tasks.core.ipynb #a762b6ab
 @patch
 def unknown_label_error(self:Task, data:list, labels:list[str])->"DataError|None":
@@ -63,6 +59,12 @@ def unknown_label_error(self:Task, data:list, labels:list[str])->"DataError|None
     for where, label in self.labels_at(data):
         if label not in known: return DataError(f"{where}: {self.label_kind} {label!r} is not one of the model's labels "
                                                 f"({', '.join(labels)}); use --ignore-unknown to score anyway")
+
+# %% ../../nbs/08a_tasks.core.ipynb #7d5d34d3
+@patch
+def unseen_labels(self:Task, data:list, vocab)->Counter:
+    "The gold labels of `data` that `vocab` lacks, counted: what validation and scoring count as misses."
+    return Counter(label for _, label in self.labels_at(data) if label not in vocab)
 
 # %% ../../nbs/08a_tasks.core.ipynb #64fabad0
 @patch
@@ -81,6 +83,88 @@ def write_predictions(self:Task, path:str|Path, data:list):
     from ft_nb.data.core import DataError
     raise DataError(f"{path}: --predictions writes CoNLL columns, which the {self.name or 'this'} task does not have")
 
+
+# %% ../../nbs/08a_tasks.core.ipynb #b5b12131
+@patch
+def fits(self:Task, head)->bool:
+    "Whether `head`, a saved model's, is one this task trains, so that it can continue it: none by default."
+    return False
+
+# %% ../../nbs/08a_tasks.core.ipynb #e4bcfc3c
+def _head_kind(head)->str: return 'multi-label' if getattr(head, 'multi_label', False) else head.kind
+
+def _mismatch(task:Task, folder:Path, model, fitting:list[str])->ModelError:
+    "The error for a saved model whose heads `task` cannot continue: none of them fits, or several do."
+    heads = ', '.join(f"{n!r} ({_head_kind(h)})" for n, h in model.heads.items())
+    if fitting: return ModelError(f"{folder}: {len(fitting)} heads the {task.name} task could continue ({heads}); save the one to continue alone")
+    saved = (getattr(model, 'meta', None) or {}).get('task', 'other')
+    return ModelError(f"{folder}: a saved {saved} model (heads {heads}), which the {task.name} task cannot continue; "
+                      f"train it with --task {saved}, or give an encoder (not a trained model) as --model")
+
+# %% ../../nbs/08a_tasks.core.ipynb #45b88308
+@patch
+def _task_head(self:Task, folder:Path, model)->"TaskModel":
+    "`model` with only the head this task trains, or a `ModelError` saying what `folder` holds instead."
+    from ft_nb.models import TaskModel
+    fitting = [n for n, h in model.heads.items() if self.fits(h)]
+    if len(fitting) != 1: raise _mismatch(self, folder, model, fitting)
+    (name,), others = fitting, [n for n in model.heads if n not in fitting]
+    self.saved_labels = list(model.heads[name].labels)
+    self._notes = [('continue', f"the saved model in {folder}: its encoder and its {name!r} head")]
+    self._notes += [('heads', f"left out the saved model's other heads: {', '.join(others)}")] if others else []
+    kept = TaskModel(model.encoder, {name: model.heads[name]}); kept.meta = model.meta
+    return kept
+
+# %% ../../nbs/08a_tasks.core.ipynb #9b37fc2c
+@patch
+def saved_model(self:Task)->"TaskModel|None":
+    "The model saved by ft-nb that `cfg.model` names, loaded once, with the one head this task trains; `None` for an encoder."
+    from ft_nb.models import saved_model_folder, load_model
+    if not self._looked_for_saved:
+        folder = saved_model_folder(self.cfg.model)
+        self._saved, self._looked_for_saved = None if folder is None else self._task_head(folder, load_model(folder)), True
+    return self._saved
+
+# %% ../../nbs/08a_tasks.core.ipynb #81217a61
+@patch
+def vocab(self:Task, train:list)->"LabelVocab":
+    "The label vocabulary: every label of the training split; continuing a saved model, its labels first, in its order."
+    from ft_nb.data.core import LabelVocab
+    self.train_labels = LabelVocab.from_data(label for _, label in self.labels_at(train)).labels
+    saved = [] if self.saved_model() is None else self.saved_labels
+    self.label_vocab = LabelVocab(saved + [l for l in self.train_labels if l not in saved])
+    return self.label_vocab
+
+# %% ../../nbs/08a_tasks.core.ipynb #07d3cf63
+@patch
+def continued_model(self:Task, labels:list[str])->"TaskModel":
+    "The saved model `cfg.model` names, its head extended to `labels`: old rows kept exactly, new ones initialised as a new head's."
+    from ft_nb.models import extend_head
+    model = self.saved_model(); (name, head), = model.heads.items()
+    model.heads[name] = extend_head(head, labels)
+    return model
+
+# %% ../../nbs/08a_tasks.core.ipynb #6892bc4e
+def _some(labels:list[str], n:int=8)->str:
+    "At most `n` of `labels`, comma-separated, and how many more."
+    return ', '.join(labels[:n]) + (f" and {len(labels) - n} more" if len(labels) > n else '')
+
+def _label_note(saved:list[str], vocab:list[str], train:list[str])->str:
+    "What continuing did to the labels: it kept the saved model's, added those of `vocab` after them; which the data lacks."
+    added, absent = vocab[len(saved):], [l for l in saved if l not in train]
+    text = f"kept {len(saved)} labels of the saved model; " + (f"added {len(added)}: {_some(added)}" if added else "added none")
+    return text + (f"; {len(absent)} not in the training data, kept: {_some(absent)}" if absent else '')
+
+# %% ../../nbs/08a_tasks.core.ipynb #1ffa45c6
+@patch
+def start_notes(self:Task)->list[tuple[str,str]]:
+    "Rows for the start banner: what a continued model kept and added; gold labels of valid/test that training lacks."
+    vocab, notes = getattr(self, 'label_vocab', None), list(self._notes)
+    if self._saved is not None and vocab is not None: notes.append(('labels', _label_note(self.saved_labels, vocab.labels, self.train_labels)))
+    if vocab is not None and vocab.unknown:
+        seen = ', '.join(f"{l} ×{n:,}" for l, n in vocab.unknown.most_common(5)) + (', ...' if len(vocab.unknown) > 5 else '')
+        notes.append(('unseen', f"{vocab.unknown.total():,} gold {self.label_kind}s of valid/test are not in the training data ({seen}): scored as misses"))
+    return notes
 
 # %% ../../nbs/08a_tasks.core.ipynb #ca6037fd
 ALIASES = {'cls': 'classify'} # other names of tasks, e.g. the one older saved models record

@@ -48,31 +48,43 @@ def multi_hot(self:MultiLabel, label, vocab, train:bool=False)->list[int]:
 # %% ../../nbs/09a_tasks.multilabel.ipynb #69a0f22c
 @patch
 def encode(self:MultiLabel, examples:list, vocab, train:bool=False)->list[dict]:
-    "The items of `examples`: their token ids and multi-hot labels."
-    return [it | {'label': self.multi_hot(e.label, vocab, train)} for it, e in zip(self.encode_inputs(examples), examples)]
+    "The items of `examples`: token ids and multi-hot labels; outside training also how many labels `vocab` lacks (`unseen`)."
+    items = [it | {'label': self.multi_hot(e.label, vocab, train)} for it, e in zip(self.encode_inputs(examples), examples)]
+    if train: return items
+    return [it | {'unseen': sum(l not in vocab for l in _label_set(e.label))} for it, e in zip(items, examples)]
 
 # %% ../../nbs/09a_tasks.multilabel.ipynb #0711397a
 @patch
+def fits(self:MultiLabel, head)->bool:
+    "A saved multi-label sequence head is one this task continues."
+    return head.kind == 'sequence' and head.multi_label
+
+@patch
 def model(self:MultiLabel, labels:list[str])->"TaskModel":
-    "A sequence classifier with a sigmoid and binary cross-entropy per class."
-    return sequence_classifier(labels, self.cfg.model, multi_label=True)
+    "A sequence classifier with a sigmoid and binary cross-entropy per class; or the saved one `cfg.model` names, continued."
+    return sequence_classifier(labels, self.cfg.model, multi_label=True) if self.saved_model() is None else self.continued_model(labels)
 
 # %% ../../nbs/09a_tasks.multilabel.ipynb #d80ad197
 class MultiLabelScores:
     "Per-class counts of multi-label decisions (a sigmoid above 1/2), batch by batch (a metric for `MetricsCB`)."
     name = 'micro_f1'
-    def __init__(self, labels:list[str]): self.labels = list(labels)
-    def reset(self): self.correct, self.predicted, self.support, self.exact, self.n = Counter(), Counter(), Counter(), 0, 0
-    def update(self, learn): self.update_batch(learn.labels, learn.preds['logits'])
+    def __init__(self, labels:list[str], unseen:Counter|None=None): # the classes; gold labels the model lacks, counted
+        self.labels, self.unseen = list(labels), Counter(unseen or {})
+    def reset(self): self.correct, self.predicted, self.support, self.exact, self.n = Counter(), Counter(), Counter(self.unseen), 0, 0
+    def update(self, learn):
+        inputs = learn.batch[1] if isinstance(learn.batch, tuple) else learn.batch
+        self.update_batch(learn.labels, learn.preds['logits'], inputs.get('unseen'))
 
 # %% ../../nbs/09a_tasks.multilabel.ipynb #3fbf84ba
 @patch
-def update_batch(self:MultiLabelScores, gold, logits):
+def update_batch(self:MultiLabelScores, gold, logits, unseen:list[int]|None=None): # and how many labels of each text the model lacks
     "Count the decisions of a batch: `gold` multi-hot rows, `logits` the model's."
     g, p = gold.cpu().numpy() > 0, logits.float().cpu().numpy() > 0 # sigmoid(z) > 1/2 exactly when z > 0
     for counts, hits in ((self.correct, g & p), (self.predicted, p), (self.support, g)):
         counts.update(dict(zip(self.labels, hits.sum(0).tolist())))
-    self.exact, self.n = self.exact + int((g == p).all(1).sum()), self.n + len(g)
+    lacking = np.zeros(len(g)) if unseen is None else np.asarray(unseen) # texts with a gold label the model lacks
+    exact = (g == p).all(1) & (lacking == 0)
+    self.exact, self.n = self.exact + int(exact.sum()), self.n + len(g)
 
 # %% ../../nbs/09a_tasks.multilabel.ipynb #dd7b16cb
 @patch
@@ -91,26 +103,27 @@ def compute(self:MultiLabelScores)->dict:
 # %% ../../nbs/09a_tasks.multilabel.ipynb #53c66e13
 @patch
 def metric(self:MultiLabel, model, vocab, examples:list, items:list[dict])->MultiLabelScores:
-    "Micro-F1 (and macro-F1, exact match), batch by batch, for `MetricsCB`."
-    return MultiLabelScores(vocab.labels)
+    "Micro-F1 (and macro-F1, exact match), batch by batch, for `MetricsCB`; gold labels `vocab` lacks count as misses."
+    return MultiLabelScores(vocab.labels, self.unseen_labels(examples, vocab))
 
 # %% ../../nbs/09a_tasks.multilabel.ipynb #fbfcaacf
 @patch
 def evaluate(self:MultiLabel, model, vocab, examples:list, items:list[dict], bs:int=64)->MultiLabelScores:
     "The counts of `model`'s decisions on the encoded `items`, over the evaluation chapter's batches."
     scores = self.metric(model, vocab, examples, items); scores.reset()
-    for _, batch, logits in forward_batches(model, items, self.tokenizer.pad_token_id, bs): scores.update_batch(batch['labels'], logits)
+    for _, batch, logits in forward_batches(model, items, self.tokenizer.pad_token_id, bs):
+        scores.update_batch(batch['labels'], logits, batch.get('unseen'))
     return scores
 
 # %% ../../nbs/09a_tasks.multilabel.ipynb #fc3a1265
 @patch
 def report(self:MultiLabel, scores:MultiLabelScores)->tuple[dict,str]:
-    "The scores, with the per-class table, and the same as text."
+    "The scores, with the per-class table and the gold labels the model lacks, and the same as text."
     from ft_nb.metrics import format_report
-    table, summary = scores.table(), scores.compute()
+    table, summary, unseen = scores.table(), scores.compute(), dict(scores.unseen)
     text = f"micro-F1 {summary['micro_f1']:.4f}, macro-F1 {summary['macro_f1']:.4f}, exact match {summary['exact_match']:.4f}"
-    text = f"{format_report(table)}\n{text}"
-    return summary | {'report': json.loads(table.to_json(orient='index'))}, text
+    text = f"{format_report(table)}\n{text}" + (f"\n{sum(unseen.values()):,} gold labels the model lacks ({unseen}) counted as misses" if unseen else '')
+    return summary | {'report': json.loads(table.to_json(orient='index'))} | ({'unknown_labels': unseen} if unseen else {}), text
 
 # %% ../../nbs/09a_tasks.multilabel.ipynb #b183fb9d
 @patch

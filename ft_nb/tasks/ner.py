@@ -12,6 +12,7 @@ from fastcore.basics import patch
 from ..data.conll import read_conll
 from ..data.align import Aligner
 from ..models import token_classifier
+from ..crf import CRF
 from .core import Task
 from ..tags import spans
 from ..evaluation import EntityF1, evaluate_ner
@@ -63,8 +64,23 @@ def encode(self:NER, sents:list, vocab, train:bool=False)->list[dict]:
 # %% ../../nbs/08b_tasks.ner.ipynb #3f22bfca
 @patch
 def model(self:NER, labels:list[str])->"TaskModel":
-    "A token classifier on the configured encoder, with a CRF over the words if asked."
-    return token_classifier(labels, self.cfg.model, crf=self.cfg.crf)
+    "A token classifier on the configured encoder, with a CRF over the words if asked; or the saved model `cfg.model` continued."
+    if self.saved_model() is None: return token_classifier(labels, self.cfg.model, crf=self.cfg.crf)
+    model = self.continued_model(labels); self._crf_as_asked(model.heads[next(iter(model.heads))])
+    return model
+
+# %% ../../nbs/08b_tasks.ner.ipynb #6f3524d3
+@patch
+def fits(self:NER, head)->bool:
+    "A saved token head is one NER continues."
+    return head.kind == 'token'
+
+@patch
+def _crf_as_asked(self:NER, head):
+    "Give a continued head without a CRF one when `--crf` asks, and say in the banner what became of its CRF."
+    if head.crf is None and self.cfg.crf:
+        head.crf = CRF.from_labels(head.labels).to(head.classifier.weight.device); self._notes.append(('crf', 'added to the saved head, as --crf asks'))
+    elif head.crf is not None and not self.cfg.crf: self._notes.append(('crf', "kept the saved head's CRF (its transitions were trained)"))
 
 # %% ../../nbs/08b_tasks.ner.ipynb #09133c49
 @patch
