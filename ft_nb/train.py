@@ -7,11 +7,13 @@ Docs: https://ft-nb.github.io/ft-nb/train.html.md"""
 # %% ../nbs/09_train.ipynb #b95f4d35
 from __future__ import annotations
 import json, shlex, shutil
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
 from fastcore.basics import patch
 from .config import TrainConfig, read_config
+try: from ft_nb.config import check_config
+except ImportError: check_config = lambda cfg, where='': cfg # until the settings chapter has it
 from .core import set_seed, autocast_dtype
 from .data.core import LabelVocab, DataError
 from .data.load import train_valid_loaders
@@ -26,8 +28,9 @@ from .tasks.core import get_task, saved_task
 from .tasks.ner import bundled_ner_data
 
 # %% auto #0
-__all__ = ['EVAL_BS', 'WRITTEN', 'InterruptCB', 'logging_cbs', 'run_cbs', 'make_learner', 'start_banner', 'fine_tune',
-           'kept_epoch', 'train_command', 'end_summary', 'fine_tune_ner', 'fine_tune_cls', 'evaluate_saved']
+__all__ = ['EVAL_BS', 'WRITTEN', 'InterruptCB', 'logging_cbs', 'run_cbs', 'make_learner', 'start_banner', 'Run', 'read_run',
+           'build_learner', 'fine_tune', 'kept_epoch', 'finish_run', 'train_command', 'end_summary', 'fine_tune_ner',
+           'fine_tune_cls', 'evaluate_saved']
 
 # %% ../nbs/09_train.ipynb #4fc435ec
 import signal, threading
@@ -104,8 +107,20 @@ def start_banner(task, learn:Learner, splits:dict, out:Path)->str:
     rows = [('model', model_origin(cfg.model)[1]), ('device', _device_line(learn)),
             *[(k, f"{len(v):,} {unit} from {files[k]}") for k, v in splits.items()], ('steps', _steps_line(cfg, learn)),
             ('watching', f"valid {monitor}: stop after {cfg.patience + 1} epochs without a better one, keep the best epoch's weights"),
-            ('output', f"{out}/ (checkpoints in {out/'checkpoint'}/ every epoch and 200 steps, and on Ctrl-C)")]
+            ('output', f"{out}/ (checkpoints in {out/'checkpoint'}/ every epoch and 200 steps, and on Ctrl-C)"),
+            *getattr(task, 'start_notes', lambda: [])()] # what the task adds, e.g. the labels kept from a saved model
     return f"ft-nb train: {task.name}, {cfg.epochs} epochs\n" + '\n'.join(f"  {k:<9}{v}" for k, v in rows)
+
+# %% ../nbs/09_train.ipynb #5943bd5a
+@dataclass
+class Run:
+    "The pieces of a run besides its Learner: the task, the label vocabulary, the splits as read and as encoded, the output folder."
+    task:object; vocab:LabelVocab; splits:dict; items:dict; out:Path
+
+def read_run(cfg:TrainConfig)->Run:
+    "The task `cfg` names, its splits read and encoded, and the vocabulary of the training split."
+    task = get_task(cfg.task)(cfg); splits = task.splits(); vocab = task.vocab(splits['train'])
+    return Run(task, vocab, splits, {k: task.encode(data, vocab, train=k == 'train') for k, data in splits.items()}, Path(cfg.out))
 
 # %% ../nbs/09_train.ipynb #512af11a
 def _task_learner(task, out:Path, vocab:LabelVocab, splits:dict, items:dict)->Learner:
@@ -115,17 +130,21 @@ def _task_learner(task, out:Path, vocab:LabelVocab, splits:dict, items:dict)->Le
     return make_learner(task.cfg, out, model, *dls, task.metric(model, vocab, splits['valid'], items['valid']))
 
 # %% ../nbs/09_train.ipynb #1f51acf9
+def build_learner(cfg:TrainConfig)->Learner:
+    "The Learner of the run `cfg` describes, not yet fitted (resumed if `cfg.resume`); the run's pieces are `learn.run`."
+    cfg = check_config(cfg); set_seed(cfg.seed); out = Path(cfg.out); logging_cbs(cfg, out) # a logger that cannot work fails before any file is read
+    out.mkdir(parents=True, exist_ok=True)
+    run = read_run(cfg)
+    learn = _task_learner(run.task, out, run.vocab, run.splits, run.items); learn.run = run
+    return learn
+
+# %% ../nbs/09_train.ipynb #1b400d2f
 def fine_tune(cfg:TrainConfig)->dict:
     "Train, score and save the model `cfg` describes, for any task; returns the results written to metrics.json."
-    set_seed(cfg.seed); out = Path(cfg.out); logging_cbs(cfg, out) # a logger that cannot work fails before any file is read
-    out.mkdir(parents=True, exist_ok=True)
-    task = get_task(cfg.task)(cfg)
-    splits = task.splits(); vocab = task.vocab(splits['train'])
-    items = {k: task.encode(data, vocab, train=k == 'train') for k, data in splits.items()}
-    learn = _task_learner(task, out, vocab, splits, items)
-    print(start_banner(task, learn, splits, out), flush=True)
-    learn.fit(cfg.epochs)
-    return _finish(task, out, learn, vocab, splits, items)
+    learn = build_learner(cfg); run = learn.run
+    print(start_banner(run.task, learn, run.splits, run.out), flush=True)
+    learn.fit(run.task.cfg.epochs)
+    return finish_run(learn)
 
 # %% ../nbs/09_train.ipynb #6a871e43
 EVAL_BS = 64 # evaluation batch size, recorded so that `ft-nb eval` batches (and so rounds) exactly alike
@@ -163,9 +182,10 @@ def _save_card(task, out:Path, learn:Learner, splits:dict, results:dict):
                      cfg.decoder if task.name == 'ner' else None, training)
 
 # %% ../nbs/09_train.ipynb #e3008430
-def _finish(task, out:Path, learn:Learner, vocab:LabelVocab, splits:dict, items:dict)->dict:
-    "Score the final split, save the model, the metrics, the plots and the card; drop the checkpoints unless asked to keep them."
-    cfg, (split, scorer, scores, text) = task.cfg, _final_scores(task, learn, vocab, splits, items)
+def finish_run(learn:Learner)->dict:
+    "Score the final split, save the model, metrics, plots and card, print the end summary; returns the results in metrics.json."
+    run, cfg = learn.run, learn.run.task.cfg; task, vocab, splits, items, out = run.task, run.vocab, run.splits, run.items, run.out
+    split, scorer, scores, text = _final_scores(task, learn, vocab, splits, items)
     results = _results(cfg, learn, vocab, split, scores)
     save_model(learn.model, out, task.tokenizer, task=task.name, max_len=cfg.max_len, eval_bs=EVAL_BS, config=asdict(cfg), **task.meta())
     (out/'metrics.json').write_text(json.dumps(results, indent=1)); task.save_plots(out, scorer); _save_card(task, out, learn, splits, results)
@@ -197,8 +217,8 @@ def _written(out:Path)->list[tuple[str, str]]:
 def _next_commands(task, out:Path, split:str)->list[str]:
     "How to evaluate and predict with the saved model, and how to continue training."
     cfg, ckpt = task.cfg, out/'checkpoint'
-    more = (f"{train_command(cfg, resume=str(ckpt), epochs=cfg.epochs + 2)}   # continue for 2 more epochs" if ckpt.exists() else
-            "to continue training later, train with --keep-checkpoints; an interrupted run keeps its checkpoint for --resume")
+    more = (f"{train_command(cfg, resume=str(out), epochs=cfg.epochs + 2)}   # continue for 2 more epochs" if ckpt.exists() else
+            "to continue training later, train with --keep-checkpoints (the default); an interrupted run keeps its checkpoint for --resume")
     return [f"ft-nb eval --model {shlex.quote(str(out))} --data {shlex.quote(str(task.data_files()[split]))}   # scores as above",
             f"echo 'Some text' | ft-nb predict --model {shlex.quote(str(out))}", more]
 
