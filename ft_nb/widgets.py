@@ -6,14 +6,28 @@ Docs: https://ft-nb.github.io/ft-nb/widgets.html.md"""
 
 # %% ../nbs/06_widgets.ipynb #cbf7558f
 from __future__ import annotations
-import io, threading, time
+import contextlib, io, threading, time
 from fastcore.basics import patch
 from .core import in_notebook
-from .learner import Learner, Callback, CancelFitException, current_lr, headline_metric, plot_history
+from .learner import Learner, Callback, CancelFitException, ProgressCB, current_lr, headline_metric, plot_history
+from .callbacks.schedule import ScheduleCB
 from .models import TaskModel, train_head_only, set_trainable
 
 # %% auto #0
-__all__ = ['PanelCB', 'TrainingPanel']
+__all__ = ['set_base_lr', 'PanelCB', 'TrainingPanel']
+
+# %% ../nbs/06_widgets.ipynb #f09b6b60
+def _scale_schedule(learn, scale:float):
+    "Multiply the running scheduler's base rates, the groups' schedule bounds and their current rates by `scale`."
+    learn.scheduler.base_lrs = [b * scale for b in learn.scheduler.base_lrs]
+    for g in learn.opt.param_groups:
+        for k in ('lr', 'initial_lr', 'max_lr', 'min_lr'): # OneCycleLR reads its bounds from the groups
+            if k in g: g[k] *= scale
+
+def set_base_lr(learn, lr:float):
+    "Set the base learning rate from the next step on; a running schedule is scaled so that it goes on at the new rate."
+    if not any(isinstance(cb, ScheduleCB) for cb in getattr(learn, 'cbs', ())): return learn.set_lr(lr)
+    _scale_schedule(learn, lr / learn.lr); learn.lr = lr
 
 # %% ../nbs/06_widgets.ipynb #12530149
 class PanelCB(Callback):
@@ -45,7 +59,7 @@ def before_batch(self:PanelCB, learn):
         self.running.wait(); self.paused.clear()
     if self.stopping: raise CancelFitException() # the normal cancel path: every callback's cleanup_fit runs
     lr = self.__dict__.pop('new_lr', None) # one atomic step: a rate set meanwhile is kept for the next batch
-    if lr is not None: learn.set_lr(lr)
+    if lr is not None: set_base_lr(learn, lr)
 
 # %% ../nbs/06_widgets.ipynb #d5e076fd
 @patch
@@ -180,11 +194,15 @@ def _build(self:TrainingPanel, W):
 
 # %% ../nbs/06_widgets.ipynb #8a4f1950
 @patch
-def png(self:TrainingPanel)->bytes:
-    "The chart as PNG bytes: `plot_history` of the losses, the monitored metric and the learning rate, against epochs."
+def figure(self:TrainingPanel):
+    "The chart: `plot_history` of the losses, the monitored metric and the learning rate, against epochs."
     best = _best(self.learn.history, self.monitor, self.learn.cbs)
-    fig = plot_history(self.cb.losses, self.learn.history, best and best[0], self.cb.lrs)
-    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=80, bbox_inches='tight'); return buf.getvalue()
+    return plot_history(self.cb.losses, self.learn.history, best and best[0], self.cb.lrs)
+
+@patch
+def png(self:TrainingPanel)->bytes:
+    "The chart as PNG bytes."
+    buf = io.BytesIO(); self.figure().savefig(buf, format='png', dpi=80, bbox_inches='tight'); return buf.getvalue()
 
 # %% ../nbs/06_widgets.ipynb #cce16697
 @patch
@@ -237,10 +255,24 @@ def _apply_settings(self:TrainingPanel):
 
 # %% ../nbs/06_widgets.ipynb #e43e84a6
 @patch
+@contextlib.contextmanager
+def _instead_of_progress(self:TrainingPanel):
+    "Take the Learner's `ProgressCB`s out for a fit, then put them back and save their chart file from the panel's chart."
+    bars = [cb for cb in self.learn.cbs if isinstance(cb, ProgressCB)]
+    for cb in bars: self.learn.cbs.remove(cb)
+    try: yield
+    finally:
+        self.learn.cbs += bars
+        for cb in bars:
+            if cb.plot_path: self.figure().savefig(cb.plot_path, dpi=120)
+
+# %% ../nbs/06_widgets.ipynb #25dadd21
+@patch
 def _train(self:TrainingPanel, n_epochs:int):
     "The training thread: fit up to epoch `n_epochs`, keeping any error for `wait` and the status line."
-    try: self.learn.fit(n_epochs, lr=self.lr, cbs=[self.cb])
-    except Exception as e: self.error = e
+    with self._instead_of_progress():
+        try: self.learn.fit(n_epochs, lr=self.lr, cbs=[self.cb])
+        except Exception as e: self.error = e
     self.ended = 'error' if self.error else 'stopped' if self.learn.epoch < n_epochs else 'finished'
     self.busy = False; self._refresh('epoch')
 
