@@ -80,12 +80,17 @@ class Aligner:
                  strategy:str='first', # which subtokens carry a word's tag: one of `STRATEGIES`
                  max_len:int|None=None, # the most tokens per item, special tokens included; `None`: `model_max_length`
                  stride:int=32, # words shared by neighbouring windows of a long sentence
-                 on_unknown:str='raise'): # what `vocab.encode` does with an unknown tag: 'raise' or 'ignore'
+                 on_unknown:str='raise', # what `vocab.encode` does with an unknown tag: 'raise' or 'ignore'
+                 context:int=0, # words of the same document on each side of a sentence, as many as fit (0: none)
+                 marker:str|None=None): # a word between context and sentence, e.g. `tokenizer.sep_token`; `None`: none
         require_fast(tokenizer)
         if strategy not in STRATEGIES: raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
         if strategy == 'all_bi' and vocab is None:
             raise ValueError("strategy 'all_bi' needs a vocab, to know that I-X continues B-X")
+        if isinstance(context, bool) or not isinstance(context, int) or context < 0:
+            raise ValueError(f"context must be a number of words, 0 or more, not {context!r}")
         self.tokenizer, self.vocab, self.strategy, self.stride, self.on_unknown = tokenizer, vocab, strategy, stride, on_unknown
+        self.context, self.marker = context, marker
         self._set_limits(max_len)
         self.replaced, self.unpredicted = Counter(), 0 # words given the unknown token; words no token predicted
 
@@ -208,16 +213,20 @@ def _window_items(self:Aligner, idx:list[int], enc:dict, words:list, tags:list)-
 # %% ../../nbs/02c_data.align.ipynb #5e75742d
 @patch
 def encode(self:Aligner, sents:list, # `Sentence`s, `(words, tag_ids)` pairs, or lists of words
+           doc_starts=None, # with `context`: each document's first sentence; `None`: `sents.doc_starts`, else one document
           )->list[dict]: # encoded items, in sentence order
-    "Tokenise a split in one batched call and align its tags: one item per sentence, or per window of a long one."
+    "Tokenise a split in one batched call and align its tags: one item per sentence (with its context), or per window of a long one."
     if not len(sents): return []
     words, tags = map(list, zip(*map(self._split, sents)))
     enc = self._tokenize(words)
     words = self._fix_empty(words, enc)
     long = [i for i, ids in enumerate(enc['input_ids']) if len(ids) > self.max_len]
     short = sorted(set(range(len(words))) - set(long))
-    by_sent = self._short_items(short, enc, words, tags) | self._window_items(long, enc, words, tags)
-    return [item for i in range(len(words)) for item in by_sent[i]]
+    docs = getattr(sents, 'doc_starts', None) if doc_starts is None else doc_starts
+    fit = self._context_items(short, enc, words, tags, docs) if self.context else self._short_items(short, enc, words, tags)
+    by_sent = fit | self._window_items(long, enc, words, tags)
+    items = [item for i in range(len(words)) for item in by_sent[i]]
+    return self._all_spans(items) if self.context else items
 
 # %% ../../nbs/02c_data.align.ipynb #694181dc
 def _to_numpy(x)->np.ndarray:
@@ -289,3 +298,44 @@ def decode(self:Aligner, items:list[dict], # encoded items of a whole split, as 
     else: out = pool_words(g, torch.from_numpy(p).float().log_softmax(-1).numpy(), off[-1], reduce, self.fill).argmax(-1)
     self.unpredicted += int(off[-1] - len(np.unique(g)))
     return [out[a:b].tolist() for a, b in zip(off[:-1], off[1:])]
+
+# %% ../../nbs/02c_data.align.ipynb #d85e21d8
+def _around(flat:list[str], off:np.ndarray, i:int, left:int, right:int, marker:str|None)->list[str]:
+    "The words of sentence `i` of the split with `left` and `right` words of context, and the marker between when there is one."
+    m = [marker] if marker else []
+    return flat[off[i] - left:off[i]] + m * bool(left) + flat[off[i]:off[i + 1]] + m * bool(right) + flat[off[i + 1]:off[i + 1] + right]
+
+# %% ../../nbs/02c_data.align.ipynb #d0473dcc
+@patch
+def _context_item(self:Aligner, sub:dict, j:int, i:int, # the tokenised sentences with context, which row, which sentence
+                  start:int, n:int, alone:int, # its first word in the row, its number of words, its tokens without context
+                  tags:list[int]|None)->dict|None: # its tag ids
+    "The item of sentence `i` from row `j` of `sub`, its context unlabelled; `None` if its own tokens are not those it has alone."
+    w = _flat_word_ids([sub['word_ids'][j]]); mine = (w >= start) & (w < start + n)
+    at, around = np.flatnonzero(mine), np.flatnonzero(w >= 0)
+    if len(w) > self.max_len or len(at) != alone: return None
+    wi = np.where(mine, w - start, -1)
+    item = self._item(sub, i, wi, token_labels(wi, tags, self.strategy, self.cont) if tags is not None else None, j)
+    return item | {'context': [int(around[0]), int(at[0]), int(at[-1]) + 1, int(around[-1]) + 1]}
+
+# %% ../../nbs/02c_data.align.ipynb #db2275c1
+@patch
+def _context_items(self:Aligner, idx:list[int], enc:dict, words:list, tags:list, doc_starts)->dict[int, list[dict]]:
+    "Items for the sentences `idx`, which fit in `max_len`, each with as many words of its document around it as fit."
+    from ft_nb.data.context import doc_ids, fit_context # data.context brings the Learner's `Callback`: loaded only when context is asked for
+    off, lens = np.r_[0, np.cumsum([len(w) for w in words])], np.array([len(ids) for ids in enc['input_ids']])
+    marker = len(self.tokenizer(self.marker, add_special_tokens=False)['input_ids']) if self.marker else 0
+    room = np.full(len(words), -1); room[idx] = self.max_len - lens[idx] - 2 * marker
+    sides = fit_context(_token_counts(enc['word_ids'], np.diff(off)), off, doc_ids(len(words), doc_starts), self.context, room)
+    ctx, flat, alone = [i for i in idx if sides[i].any()], list(chain.from_iterable(words)), lens - (self.max_len - self.budget)
+    sub = self._tokenize([_around(flat, off, i, *sides[i], self.marker) for i in ctx]) if ctx else {}
+    made = {i: self._context_item(sub, j, i, sides[i][0] + bool(marker and sides[i][0]), len(words[i]), alone[i], tags[i]) for j, i in enumerate(ctx)}
+    made = {i: [it] for i, it in made.items() if it is not None}
+    return self._short_items(sorted(set(idx) - set(made)), enc, words, tags) | made
+
+# %% ../../nbs/02c_data.align.ipynb #bd2f9326
+@patch
+def _all_spans(self:Aligner, items:list[dict])->list[dict]:
+    "`items`, each with its `context` span: those without context, `[lead, lead, end, end]` around their non-special tokens."
+    w = self.tokenizer(['a'], is_split_into_words=True).word_ids(); lead, tail = w.index(0), w[::-1].index(0)
+    return [it if 'context' in it else it | {'context': [lead, lead, len(it['input_ids']) - tail, len(it['input_ids']) - tail]} for it in items]

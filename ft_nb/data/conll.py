@@ -16,9 +16,9 @@ from fastcore.meta import delegates
 from .core import Sentence, input_name
 
 # %% auto #0
-__all__ = ['CORPUS_FORMATS', 'map_types', 'ReadReport', 'Layout', 'sniff_layout', 'ConllReader', 'read_conll', 'write_conll',
-           'GZIP_MAGIC', 'open_bytes', 'text_lines', 'SCHEME_PREFIXES', 'tag_problem', 'to_iob2', 'to_bioes',
-           'detect_scheme']
+__all__ = ['CORPUS_FORMATS', 'map_types', 'ReadReport', 'Layout', 'sniff_layout', 'ConllReader', 'Sentences', 'read_conll',
+           'write_conll', 'GZIP_MAGIC', 'open_bytes', 'text_lines', 'SCHEME_PREFIXES', 'tag_problem', 'to_iob2',
+           'to_bioes', 'detect_scheme']
 
 # %% ../../nbs/02a_data.conll.ipynb #39d96045
 from .core import DataError # shared by every reader, so one `except DataError` catches them all
@@ -213,13 +213,21 @@ def _convert(self:ConllReader, sents:list[Sentence], report:ReadReport):
     if report.scheme != 'IOB1': report.repaired = [_repair_note(*o) for o in starts_fixed]
     self._map_and_count(sents, report)
 
+# %% ../../nbs/02a_data.conll.ipynb #0b3d886f
+class Sentences(list):
+    "A list of `Sentence`s that remembers the index of the first sentence of each document."
+    def __init__(self, sents=(), # the sentences, in file order
+                 doc_starts=()): # the index of the first sentence of each document (`ReadReport.doc_starts`)
+        super().__init__(sents); self.doc_starts = list(doc_starts)
+    def __repr__(self): return f"Sentences({len(self)} sentences, {len(self.doc_starts)} documents)"
+
 # %% ../../nbs/02a_data.conll.ipynb #f708165e
 @patch
 def read(self:ConllReader, path:str|Path, # a CoNLL file, plain or gzip
-        )->tuple[list[Sentence], ReadReport]:
-    "All the sentences of `path`, with tags in `self.to`, and the report of what was read."
+        )->tuple[Sentences, ReadReport]:
+    "All the sentences of `path`, with tags in `self.to` and the document starts, and the report of what was read."
     report = ReadReport(str(input_name(path)))
-    sents = list(self.sentences(path, report))
+    sents = Sentences(self.sentences(path, report)); sents.doc_starts = report.doc_starts # known once all is read
     if not sents:
         raise DataError(f"{report.path}:{max(report.lines, 1)}: empty file: no sentences in {report.lines} lines, expected lines such as `EU B-ORG`")
     if self.tag_col is not None: self._convert(sents, report)
