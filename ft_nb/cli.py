@@ -215,9 +215,9 @@ def _json_line(text:str, result)->str:
 
 # %% ../nbs/11_cli.ipynb #782f8832
 def _predict(args)->int:
-    from ft_nb.inference import Predictor
     from ft_nb.data.core import check_input, text_lines
     _checked('--model', check_input, args.model, folder=True); _checked('--input', check_input, args.input)
+    from ft_nb.inference import Predictor # after the checks, which need no torch
     pred = Predictor.from_folder(args.model, batch_size=args.bs, aggregation=args.aggregation, words=args.words, decoder=args.decoder,
                                  fast=not args.no_fast, quantize='int8' if args.int8 else None)
     for chunk in _chunks(text_lines(args.input)):
@@ -247,8 +247,10 @@ def error_line(e:Exception, argv:list[str]|None=None)->tuple[int, str]:
 # %% ../nbs/11_cli.ipynb #5be2914a
 def main(argv:list[str]|None=None)->int:
     "Entry point of the `ft-nb` console script: 0 on success, 2 and one line on bad input, 1 and a crash report on a bug."
-    try: args = parser().parse_args(argv)
+    try: args, extra = parser().parse_known_args(argv)
     except SystemExit as e: return e.code # --help, --version, or a usage error already printed
+    if extra: # named by the sub-command, whose flags they are not
+        print(f"ft-nb {args.command}: error: unrecognized arguments: {' '.join(extra)} (see ft-nb {args.command} --help)", file=sys.stderr); return 2
     commands = {'train': _train, 'lr-find': _lr_find, 'eval': _eval, 'predict': _predict, 'serve': serve_from_args}
     try: return commands[args.command](args)
     except BrokenPipeError: return 0 # `ft-nb predict ... | head` closed the pipe: not an error

@@ -151,7 +151,8 @@ def _parse(path, text:str)->object:
     try: return _yaml(text) if is_yaml else json.loads(text)
     except Exception as e: # json's errors have a 1-based `lineno`, yaml's a 0-based `problem_mark.line`
         line = e.lineno if hasattr(e, 'lineno') else getattr(getattr(e, 'problem_mark', None), 'line', 0) + 1
-        raise ConfigError(f"{path}:{line}: not valid {'YAML' if is_yaml else 'JSON'}: {' '.join(str(e).split())}") from None
+        problem = getattr(e, 'problem', None) or getattr(e, 'msg', None) or str(e) # without yaml's "<unicode string>, line 2"
+        raise ConfigError(f"{path}:{line}: not valid {'YAML' if is_yaml else 'JSON'}: {' '.join(problem.split())}") from None
 
 # %% ../nbs/00b_config.ipynb #21ca833c
 def _key_line(text:str, key:str)->int:
