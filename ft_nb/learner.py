@@ -13,13 +13,15 @@ import torch
 from torch import nn
 from fastcore.basics import patch
 from .core import default_device, to_device, autocast_dtype, in_notebook
+from .errors import ConfigError
 from .models import TaskModel, param_groups
 from .fastlinear import use_fast_linear
 
 # %% auto #0
 __all__ = ['Callback', 'run_cbs', 'CancelFitException', 'CancelEpochException', 'CancelBatchException', 'with_cbs', 'adamw',
            'Learner', 'DeviceCB', 'MixedPrecisionCB', 'FastLinearCB', 'MeanLoss', 'MetricsCB', 'current_lr',
-           'headline_metric', 'ProgressCB', 'plain_output', 'plot_history', 'shown_row']
+           'headline_metric', 'ProgressCB', 'plain_output', 'plot_history', 'shown_row', 'DivergedError',
+           'FiniteLossCB']
 
 # %% ../nbs/04_learner.ipynb #cc9b5ef2
 class Callback:
@@ -426,3 +428,23 @@ def cleanup_fit(self:ProgressCB, learn):
     if self.mbar is not None and self.mbar.main_bar.last_v is not None: self.mbar.on_iter_end() # cancelled before the last epoch ended
     self.redraw(learn, force=True)
     if self.plot_path: self.figure(learn).savefig(self.plot_path, dpi=120)
+
+# %% ../nbs/04_learner.ipynb #63600b30
+class DivergedError(ConfigError):
+    "Training diverged: a loss (or the weights) became `nan` or infinite, most often because the learning rate is too high."
+
+class FiniteLossCB(Callback):
+    "Stop the fit with a `DivergedError` at the first batch whose loss is `nan` or infinite, before it reaches the weights."
+    order = -20 # before any other callback uses the loss
+    def __init__(self, hint:str=''): self.hint = hint # added to the message, e.g. what became of the checkpoints
+    def after_loss(self, learn):
+        if not torch.isfinite(learn.loss).all(): raise DivergedError(self.message(learn) + self.hint)
+
+# %% ../nbs/04_learner.ipynb #8145ff2e
+@patch
+def message(self:FiniteLossCB, learn)->str:
+    "Where the loss stopped being finite, at which learning rate, and what to try."
+    where = f"epoch {learn.epoch + 1}, " + (f"step {learn.iter + 1}" if learn.training else f"validation batch {learn.iter + 1}")
+    rate = current_lr(learn) if learn.opt is not None else learn.lr
+    return (f"training diverged: the {'training' if learn.training else 'validation'} loss is {learn.loss.item()} at {where} "
+            f"(learning rate {rate:.3g}); lower the learning rate (lr, --lr: try {learn.lr / 10:.3g}), or look for broken data")

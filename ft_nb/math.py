@@ -142,7 +142,7 @@ def distill_grad(student_logits:torch.Tensor, teacher_logits:torch.Tensor, tempe
 def token_cross_entropy(logits:torch.Tensor, # (..., C) logits
                         labels:torch.Tensor, # (...) class ids, `IGNORE_INDEX` where there is no label
                         label_smoothing:float=0.)->torch.Tensor:
-    "Mean cross-entropy over labelled positions, computed by torch; 0 when no position is labelled."
+    "Mean cross-entropy over labelled positions, computed by torch; 0 when no position is labelled, `nan` when the logits are."
     flat_logits, flat_labels = logits.reshape(-1, logits.shape[-1]), labels.reshape(-1)
-    loss = F.cross_entropy(flat_logits, flat_labels, ignore_index=IGNORE_INDEX, label_smoothing=label_smoothing)
-    return torch.nan_to_num(loss, nan=0.) if flat_labels.numel() else loss
+    total = F.cross_entropy(flat_logits, flat_labels, ignore_index=IGNORE_INDEX, label_smoothing=label_smoothing, reduction='sum')
+    return total / (flat_labels != IGNORE_INDEX).sum().clamp(min=1)

@@ -6,17 +6,21 @@ Docs: https://ft-nb.github.io/ft-nb/train.html.md"""
 
 # %% ../nbs/09_train.ipynb #b95f4d35
 from __future__ import annotations
-import json, shlex, shutil
-from dataclasses import asdict, replace
+import hashlib, json, os, shlex, shutil, tempfile
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
+import numpy as np
 from fastcore.basics import patch
-from .config import TrainConfig, read_config
+from .config import TrainConfig, read_config, config_from
+try: from ft_nb.config import check_config
+except ImportError: check_config = lambda cfg, where='': cfg # until the settings chapter has it
 from .core import set_seed, autocast_dtype
 from .data.core import LabelVocab, DataError
+from .errors import CheckpointError, OutputError
 from .data.load import train_valid_loaders
-from .models import TaskModel, load_tokenizer, load_model, save_model
-from .learner import Learner, Callback, adamw, DeviceCB, MixedPrecisionCB, headline_metric
+from .models import TaskModel, brief, load_tokenizer, load_model, save_model
+from .learner import Learner, Callback, adamw, DeviceCB, MixedPrecisionCB, FiniteLossCB, headline_metric
 from .callbacks.schedule import default_cbs, opt_steps_per_epoch
 from .callbacks.log import CSVLoggerCB, TensorBoardCB
 from .card import write_model_card, model_origin, LENIENT_F1
@@ -26,8 +30,11 @@ from .tasks.core import get_task, saved_task
 from .tasks.ner import bundled_ner_data
 
 # %% auto #0
-__all__ = ['EVAL_BS', 'WRITTEN', 'InterruptCB', 'logging_cbs', 'run_cbs', 'make_learner', 'start_banner', 'fine_tune',
-           'kept_epoch', 'train_command', 'end_summary', 'fine_tune_ner', 'fine_tune_cls', 'evaluate_saved']
+__all__ = ['PREVIOUS_RUN', 'RESUME_MAY_CHANGE', 'EVAL_BS', 'WRITTEN', 'InterruptCB', 'logging_cbs', 'run_cbs', 'make_learner',
+           'previous_run', 'resumes_out', 'check_out', 'checkpoint_folder', 'data_fingerprint', 'run_meta',
+           'run_differences', 'finished_reason', 'resume_run', 'start_banner', 'Run', 'read_run', 'build_learner',
+           'fine_tune', 'kept_epoch', 'finish_run', 'train_command', 'end_summary', 'fine_tune_ner', 'fine_tune_cls',
+           'evaluate_saved']
 
 # %% ../nbs/09_train.ipynb #4fc435ec
 import signal, threading
@@ -65,22 +72,116 @@ def logging_cbs(cfg:TrainConfig, out:Path)->list[Callback]:
 # %% ../nbs/09_train.ipynb #d7e9ea6c
 def run_cbs(cfg:TrainConfig, # the run's settings (`patience`)
             out:Path, # the run's folder: checkpoints go to `out/checkpoint`
-            monitor:str)->list[Callback]: # the validation score to watch, higher is better
-    "Early stopping and the best weights on `monitor`, checkpoints every epoch, every 200 steps and on Ctrl-C; the logs."
-    ckpt = CheckpointCB(out/'checkpoint', every_n_steps=200)
-    return [EarlyStoppingCB(monitor, 'max', patience=cfg.patience), SaveBestCB(out/'checkpoint'/'best.safetensors', monitor, 'max'),
-            ckpt, InterruptCB(ckpt)] + logging_cbs(cfg, out)
+            monitor:str, # the validation score to watch, higher is better
+            meta:dict|None=None)->list[Callback]: # what the run is, recorded in its checkpoints (`run_meta`)
+    "A stop on a non-finite loss; early stopping and the best weights on `monitor`; checkpoints every epoch, 200 steps and on Ctrl-C; the logs."
+    ckpt = CheckpointCB(out/'checkpoint', every_n_steps=200, keep=2, meta=meta)
+    diverged = f"; nothing was saved after it (a checkpoint in {ckpt.path}/ is from before); train again with --overwrite to replace the run"
+    return [FiniteLossCB(diverged), EarlyStoppingCB(monitor, 'max', patience=cfg.patience),
+            SaveBestCB(out/'checkpoint'/'best.safetensors', monitor, 'max'), ckpt, InterruptCB(ckpt)] + logging_cbs(cfg, out)
 
 # %% ../nbs/09_train.ipynb #5445887d
 def make_learner(cfg:TrainConfig, out:Path, model:TaskModel, train_dl, valid_dl,
-                 metric)->Learner: # the task's validation metric; its `name` is the score to watch
-    "A Learner with the usual callbacks and the run's own, resumed from `cfg.resume` if given."
+                 metric, # the task's validation metric; its `name` is the score to watch
+                 meta:dict|None=None)->Learner: # what the run is, for its checkpoints (`run_meta`)
+    "A Learner with the usual callbacks and the run's own (`resume_run` continues it from a checkpoint)."
     cbs = default_cbs(metric, schedule=getattr(cfg, 'schedule', 'linear'), # a setting newer than some saved configurations
-                      warmup=cfg.warmup, max_norm=cfg.max_norm, plot_path=out/'progress.png') + run_cbs(cfg, out, metric.name)
+                      warmup=cfg.warmup, max_norm=cfg.max_norm, plot_path=out/'progress.png') + run_cbs(cfg, out, metric.name, meta)
     opt_func = partial(adamw, weight_decay=cfg.weight_decay, layer_decay=cfg.layer_decay)
-    learn = Learner(model, train_dl, valid_dl, cfg.lr, cbs, opt_func=opt_func)
-    if cfg.resume: resume(learn, cfg.resume)
-    return learn
+    return Learner(model, train_dl, valid_dl, cfg.lr, cbs, opt_func=opt_func)
+
+# %% ../nbs/09_train.ipynb #31ea64a0
+PREVIOUS_RUN = ('checkpoint', 'model.safetensors', 'ft_nb.json') # what a folder holds after a run, interrupted or finished
+
+def previous_run(out:Path)->list[str]:
+    "What of a previous run `out` holds: a checkpoint to resume, a saved model."
+    ckpt = out/'checkpoint'
+    return [n for n in PREVIOUS_RUN if (out/n).exists() and (n != 'checkpoint' or (ckpt/'latest').exists() or any(ckpt.glob('ckpt-*')))]
+
+def resumes_out(cfg:TrainConfig)->bool:
+    "Whether `cfg` resumes the run in its own output folder (`resume` is `out` or `out/checkpoint`)."
+    out = Path(cfg.out).resolve()
+    return bool(cfg.resume) and Path(cfg.resume).resolve() in (out, out/'checkpoint')
+
+# %% ../nbs/09_train.ipynb #12b5615e
+def _probe_writable(out:Path):
+    "Create folder `out` and a file in it, then remove the file; an `OutputError` saying why if that fails."
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out, prefix='.ft-nb-probe-'); os.close(fd); os.unlink(probe)
+    except OSError as e: raise OutputError(f"{out}: cannot be written ({brief(e)}); choose another --out") from None
+
+# %% ../nbs/09_train.ipynb #2293cdb9
+def check_out(cfg:TrainConfig)->Path:
+    "The output folder `cfg.out`, created and writable; an `OutputError` if not, or if it holds a run `cfg` neither resumes nor overwrites."
+    out = Path(cfg.out)
+    if out.exists() and not out.is_dir(): raise OutputError(f"{out}: a file, not a folder; --out names the folder the model is saved in (created if missing)")
+    _probe_writable(out)
+    if (held := previous_run(out)) and not (cfg.overwrite or resumes_out(cfg)):
+        raise OutputError(f"{out}: holds a previous run ({', '.join(held)}); continue it with --resume {shlex.quote(str(out))} "
+                          "(with a larger --epochs if it finished), train into another --out, or replace it with --overwrite")
+    return out
+
+# %% ../nbs/09_train.ipynb #91f2b062
+def checkpoint_folder(path)->Path:
+    "The checkpoint folder `--resume path` means: `path/checkpoint` (the output folder of a run), or `path` itself."
+    path = Path(path)
+    for folder in (path/'checkpoint', path):
+        if (folder/'latest').exists() or any(folder.glob('ckpt-*')): return folder
+    model = (" It holds a saved model, whose checkpoints were deleted at the end of its run (--no-keep-checkpoints): to train "
+             "that model further, give it as --model") if (path/'ft_nb.json').exists() else \
+            " (A run stopped before its first checkpoint has nothing to resume: train it again without --resume.)" if path.is_dir() else ''
+    raise CheckpointError(f"{path}: no checkpoint to resume from{'' if path.exists() else ' (no such folder)'}; expected the "
+                          f"--out folder of a run, with checkpoint/ in it, or that checkpoint/ folder.{model}")
+
+# %% ../nbs/09_train.ipynb #2ee937f6
+def data_fingerprint(vocab:LabelVocab, items:list[dict])->dict:
+    "What identifies a run's encoded training data: the number of items, the labels, a hash of every item's token and label ids."
+    h = hashlib.sha256()
+    for it in items:
+        for k in ('input_ids', 'labels', 'label'):
+            if it.get(k) is not None: a = np.asarray(it[k]); h.update(f"{k}{a.shape}{a.dtype}".encode()); h.update(a.tobytes())
+    return dict(items=len(items), labels=list(vocab.labels), sha256=h.hexdigest())
+
+# %% ../nbs/09_train.ipynb #a0a952ec
+RESUME_MAY_CHANGE = ('epochs', 'resume', 'out', 'log', 'keep_checkpoints', 'overwrite', 'patience') # the others shape what is trained
+
+def run_meta(cfg:TrainConfig, vocab:LabelVocab, train_items:list[dict])->dict:
+    "What a checkpoint records about its run, for a resume to compare: the settings and the training data's fingerprint."
+    return dict(config=asdict(cfg), data=data_fingerprint(vocab, train_items))
+
+# %% ../nbs/09_train.ipynb #d504aa27
+def _data_differences(was:dict, now:dict)->list[str]:
+    if was['labels'] != now['labels']: return [f"the labels are {now['labels']}, the checkpoint's run had {was['labels']}"]
+    if was['items'] != now['items']: return [f"the training data has {now['items']:,} items, the checkpoint's run had {was['items']:,}"]
+    return [] if was['sha256'] == now['sha256'] else ["the training data differs from the checkpoint's run's (as many items, other token or label ids)"]
+
+def run_differences(saved:dict, now:dict)->list[str]:
+    "How run `now` differs from the run that wrote a checkpoint (`saved`; both from `run_meta`) in what a resume must keep."
+    was, cfg = asdict(config_from(saved['config'])), now['config'] # a setting the checkpoint predates has its default
+    diffs = [f"{k} is {cfg[k]!r}, the checkpoint's run had {was[k]!r}" for k in cfg if k not in RESUME_MAY_CHANGE and cfg[k] != was.get(k)]
+    return diffs + _data_differences(saved['data'], now['data'])
+
+# %% ../nbs/09_train.ipynb #d4268ef3
+def finished_reason(cfg:TrainConfig, state:dict)->str|None:
+    "Why the run of checkpoint `state` (its `state.json`) has nothing left to do under settings `cfg`; `None` if it has."
+    done, stopper = state['epoch'], state['callbacks'].get('EarlyStoppingCB.0')
+    if state['batches']: return None # within an epoch
+    if done >= cfg.epochs: return f"the run finished its {done} epochs, all that epochs ({cfg.epochs}) asks; to continue it, resume with more (--epochs {done + 2})"
+    if stopper and stopper['wait'] > cfg.patience:
+        return (f"early stopping ended the run after epoch {done} ({stopper['wait']} epochs without a better score, patience {cfg.patience}); "
+                "to continue it, resume with a larger --patience")
+
+# %% ../nbs/09_train.ipynb #161b056b
+def resume_run(learn:Learner, cfg:TrainConfig)->dict:
+    "Resume `learn` from the checkpoint `cfg.resume` names, unless it is of another run or finished (a `CheckpointError`)."
+    meta = next(cb.meta for cb in learn.cbs if isinstance(cb, CheckpointCB))
+    def check(folder:Path, state:dict):
+        if state.get('run') and (diffs := run_differences(state['run'], meta)): # no `run`: a checkpoint of an older version
+            raise CheckpointError(f"{folder/'state.json'}: cannot resume with other settings or data: {'; '.join(diffs)}. Resume with the run's "
+                                  "own settings (only epochs, patience, log and keep_checkpoints may change), or train anew into another --out")
+        if why := finished_reason(cfg, state): raise CheckpointError(f"{folder/'state.json'}: nothing to resume: {why}")
+    return resume(learn, checkpoint_folder(cfg.resume), check)
 
 # %% ../nbs/09_train.ipynb #00e5ec03
 def _device_line(learn:Learner)->str:
@@ -97,6 +198,12 @@ def _steps_line(cfg:TrainConfig, learn:Learner)->str:
     return (f"{steps:,} per epoch × {left} epochs = {steps * left:,} (batch size {cfg.bs}, peak learning rate {cfg.lr:g}, "
             f"{getattr(cfg, 'schedule', 'linear')} schedule{resumed})")
 
+# %% ../nbs/09_train.ipynb #ff5bfed3
+def _resumed_row(learn:Learner)->list[tuple[str, str]]:
+    "The banner's row of the checkpoint the run resumed from, if it did."
+    if (r := getattr(getattr(learn, 'run', None), 'resumed', None)) is None: return []
+    return [('resuming', f"{r['folder']}: epoch {r['epoch'] + 1}, " + (f"after step {r['batches']}" if r['batches'] else "from its start"))]
+
 # %% ../nbs/09_train.ipynb #4fd9f12f
 def start_banner(task, learn:Learner, splits:dict, out:Path)->str:
     "What the run is about to do: model, device and number format, data, steps, what early stopping watches, where it writes."
@@ -104,28 +211,48 @@ def start_banner(task, learn:Learner, splits:dict, out:Path)->str:
     rows = [('model', model_origin(cfg.model)[1]), ('device', _device_line(learn)),
             *[(k, f"{len(v):,} {unit} from {files[k]}") for k, v in splits.items()], ('steps', _steps_line(cfg, learn)),
             ('watching', f"valid {monitor}: stop after {cfg.patience + 1} epochs without a better one, keep the best epoch's weights"),
-            ('output', f"{out}/ (checkpoints in {out/'checkpoint'}/ every epoch and 200 steps, and on Ctrl-C)")]
+            ('output', f"{out}/ (checkpoints in {out/'checkpoint'}/ every epoch and 200 steps, and on Ctrl-C)"),
+            *_resumed_row(learn), *getattr(task, 'start_notes', lambda: [])()] # what the task adds, e.g. the labels kept from a saved model
     return f"ft-nb train: {task.name}, {cfg.epochs} epochs\n" + '\n'.join(f"  {k:<9}{v}" for k, v in rows)
+
+# %% ../nbs/09_train.ipynb #5943bd5a
+@dataclass
+class Run:
+    "The pieces of a run besides its Learner: the task, the label vocabulary, the splits as read and as encoded, the output folder."
+    task:object; vocab:LabelVocab; splits:dict; items:dict; out:Path
+    resumed:dict|None = None # the `state.json` of the checkpoint the run resumed from, with its `folder`
+
+def read_run(cfg:TrainConfig)->Run:
+    "The task `cfg` names, its splits read and encoded, and the vocabulary of the training split."
+    task = get_task(cfg.task)(cfg); splits = task.splits(); vocab = task.vocab(splits['train'])
+    return Run(task, vocab, splits, {k: task.encode(data, vocab, train=k == 'train') for k, data in splits.items()}, Path(cfg.out))
 
 # %% ../nbs/09_train.ipynb #512af11a
 def _task_learner(task, out:Path, vocab:LabelVocab, splits:dict, items:dict)->Learner:
     "The Learner of `task`'s model on the encoded splits, watching the task's validation metric."
     dls = train_valid_loaders(items['train'], items['valid'], task.tokenizer.pad_token_id, task.cfg.bs, seed=task.cfg.seed)
-    model = task.model(vocab.labels)
-    return make_learner(task.cfg, out, model, *dls, task.metric(model, vocab, splits['valid'], items['valid']))
+    model, meta = task.model(vocab.labels), run_meta(task.cfg, vocab, items['train'])
+    return make_learner(task.cfg, out, model, *dls, task.metric(model, vocab, splits['valid'], items['valid']), meta)
 
 # %% ../nbs/09_train.ipynb #1f51acf9
+def build_learner(cfg:TrainConfig, # the run's settings
+                  trains:bool=True, # it will train into `cfg.out` (resumed if `cfg.resume`); False: only a look (lr-find)
+                 )->Learner:
+    "The Learner of the run `cfg` describes, not yet fitted; the run's pieces are `learn.run`."
+    cfg = check_config(cfg); set_seed(cfg.seed); logging_cbs(cfg, Path(cfg.out)) # a logger that cannot work fails before any file is read
+    out = check_out(cfg) if trains else Path(cfg.out) # so does an output folder that cannot be written or holds another run
+    run = read_run(cfg); learn = _task_learner(run.task, out, run.vocab, run.splits, run.items); learn.run = run
+    if trains and cfg.resume: run.resumed = resume_run(learn, cfg)
+    if trains and cfg.overwrite and not resumes_out(cfg): shutil.rmtree(out/'checkpoint', ignore_errors=True) # never resumed by mistake
+    return learn
+
+# %% ../nbs/09_train.ipynb #1b400d2f
 def fine_tune(cfg:TrainConfig)->dict:
     "Train, score and save the model `cfg` describes, for any task; returns the results written to metrics.json."
-    set_seed(cfg.seed); out = Path(cfg.out); logging_cbs(cfg, out) # a logger that cannot work fails before any file is read
-    out.mkdir(parents=True, exist_ok=True)
-    task = get_task(cfg.task)(cfg)
-    splits = task.splits(); vocab = task.vocab(splits['train'])
-    items = {k: task.encode(data, vocab, train=k == 'train') for k, data in splits.items()}
-    learn = _task_learner(task, out, vocab, splits, items)
-    print(start_banner(task, learn, splits, out), flush=True)
-    learn.fit(cfg.epochs)
-    return _finish(task, out, learn, vocab, splits, items)
+    learn = build_learner(cfg); run = learn.run
+    print(start_banner(run.task, learn, run.splits, run.out), flush=True)
+    learn.fit(run.task.cfg.epochs)
+    return finish_run(learn)
 
 # %% ../nbs/09_train.ipynb #6a871e43
 EVAL_BS = 64 # evaluation batch size, recorded so that `ft-nb eval` batches (and so rounds) exactly alike
@@ -163,9 +290,10 @@ def _save_card(task, out:Path, learn:Learner, splits:dict, results:dict):
                      cfg.decoder if task.name == 'ner' else None, training)
 
 # %% ../nbs/09_train.ipynb #e3008430
-def _finish(task, out:Path, learn:Learner, vocab:LabelVocab, splits:dict, items:dict)->dict:
-    "Score the final split, save the model, the metrics, the plots and the card; drop the checkpoints unless asked to keep them."
-    cfg, (split, scorer, scores, text) = task.cfg, _final_scores(task, learn, vocab, splits, items)
+def finish_run(learn:Learner)->dict:
+    "Score the final split, save the model, metrics, plots and card, print the end summary; returns the results in metrics.json."
+    run, cfg = learn.run, learn.run.task.cfg; task, vocab, splits, items, out = run.task, run.vocab, run.splits, run.items, run.out
+    split, scorer, scores, text = _final_scores(task, learn, vocab, splits, items)
     results = _results(cfg, learn, vocab, split, scores)
     save_model(learn.model, out, task.tokenizer, task=task.name, max_len=cfg.max_len, eval_bs=EVAL_BS, config=asdict(cfg), **task.meta())
     (out/'metrics.json').write_text(json.dumps(results, indent=1)); task.save_plots(out, scorer); _save_card(task, out, learn, splits, results)
@@ -187,18 +315,23 @@ WRITTEN = {'model.safetensors': "the weights; with config.json, ft_nb.json and t
            'progress.png': "loss, the validation score and the learning rate, per epoch",
            'log.csv': "loss and learning rate per step, scores per epoch",
            'tensorboard': "TensorBoard's event files (tensorboard --logdir {path})",
-           'checkpoint': "the checkpoints, kept: --resume continues from them"}
+           'checkpoint': "the last checkpoints ({size}: weights and optimizer state); --resume continues the run from them, "
+                         "--no-keep-checkpoints deletes them at the end"}
+
+def _size(path:Path)->str:
+    "The size of file or folder `path`, in MB."
+    return f"{sum(f.stat().st_size for f in [path, *path.rglob('*')] if f.is_file()) / 1e6:,.1f} MB"
 
 def _written(out:Path)->list[tuple[str, str]]:
-    return [(p.name + '/' * p.is_dir(), WRITTEN.get(p.name, 'a plot of the final scores').format(path=p))
+    return [(p.name + '/' * p.is_dir(), WRITTEN.get(p.name, 'a plot of the final scores').format(path=p, size=_size(p)))
             for p in sorted(out.iterdir()) if p.name in WRITTEN or p.suffix == '.png']
 
 # %% ../nbs/09_train.ipynb #46503f3d
 def _next_commands(task, out:Path, split:str)->list[str]:
     "How to evaluate and predict with the saved model, and how to continue training."
     cfg, ckpt = task.cfg, out/'checkpoint'
-    more = (f"{train_command(cfg, resume=str(ckpt), epochs=cfg.epochs + 2)}   # continue for 2 more epochs" if ckpt.exists() else
-            "to continue training later, train with --keep-checkpoints; an interrupted run keeps its checkpoint for --resume")
+    more = (f"{train_command(cfg, resume=str(out), epochs=cfg.epochs + 2, overwrite=False)}   # continue for 2 more epochs" if ckpt.exists() else
+            "to continue training later, train with --keep-checkpoints (the default); an interrupted run keeps its checkpoint for --resume")
     return [f"ft-nb eval --model {shlex.quote(str(out))} --data {shlex.quote(str(task.data_files()[split]))}   # scores as above",
             f"echo 'Some text' | ft-nb predict --model {shlex.quote(str(out))}", more]
 

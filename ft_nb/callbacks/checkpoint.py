@@ -14,7 +14,8 @@ import safetensors.torch
 from torch.utils.data import DataLoader, Sampler
 from fastcore.basics import patch
 from ..data.core import DataError
-from ..learner import Callback, CancelFitException, MetricsCB
+from ..errors import CheckpointError, OutputError
+from ..learner import Callback, CancelFitException, MetricsCB, DivergedError
 from ..models import atomic_folder, brief, fsync_path, read_json, safetensors_shapes, save_error
 
 # %% auto #0
@@ -69,12 +70,19 @@ class EarlyStoppingCB(TrackerCB):
     def __init__(self, monitor:str='valid_loss', mode:str='min', min_delta:float=0., # as in `TrackerCB`
                  patience:int=1, # epochs without improvement to tolerate; the next one ends training
                  verbose:bool=True): # say when and why training stopped
-        super().__init__(monitor, mode, min_delta); self.patience, self.verbose = patience, verbose
+        super().__init__(monitor, mode, min_delta); self.patience, self.verbose, self.stopping = patience, verbose, False
     def after_epoch(self, learn):
-        super().after_epoch(learn)
-        if self.wait <= self.patience: return
-        if self.verbose: print(f"early stop after epoch {learn.epoch + 1}: best {self.monitor} {self.best:.4f} at epoch {self.best_epoch + 1}")
-        raise CancelFitException()
+        super().after_epoch(learn); self.stopping = _row_done(learn) and self.wait > self.patience
+        if self.stopping and self.verbose: print(f"early stop after epoch {learn.epoch + 1}: {self.best_text()}")
+    def cleanup_epoch(self, learn): # once every callback has seen the epoch: the checkpoint of its end records the stop
+        if self.stopping: self.stopping = False; raise CancelFitException()
+
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #45297de7
+@patch
+def best_text(self:TrackerCB)->str:
+    "The best value so far and its epoch (from 1), in words."
+    if self.best_epoch is None: return f"no epoch improved {self.monitor}"
+    return f"best {self.monitor} {self.best:.4f} at epoch {self.best_epoch + 1}"
 
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #c834d521
 def atomic_save(path, # the file to write or overwrite
@@ -86,7 +94,7 @@ def atomic_save(path, # the file to write or overwrite
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'); os.close(fd)
         write(tmp); fsync_path(tmp); os.replace(tmp, path); fsync_path(path.parent) # the rename too survives a power cut
-    except OSError as e: raise save_error(path, e) from e
+    except OSError as e: raise OutputError(str(save_error(path, e))) from e
     finally:
         if tmp: Path(tmp).unlink(missing_ok=True)
     return path
@@ -146,12 +154,12 @@ def _checkpoints(path:Path)->list[Path]:
 
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #82a2cdd5
 def _latest(path:Path)->Path|None:
-    "The checkpoint folder that `path/latest` names (`None` without that file); a `DataError` if it names none."
+    "The checkpoint folder that `path/latest` names (`None` without that file); a `CheckpointError` if it names none."
     file = path/'latest'
     if not file.exists(): return None
     name = file.read_text(errors='replace').strip()
     if _ckpt_number(path/name) is None:
-        raise DataError(f"{file}: names {name!r:.40}, not a checkpoint folder of {path}; expected a name such as ckpt-000012")
+        raise CheckpointError(f"{file}: names {name!r:.40}, not a checkpoint folder of {path}; expected a name such as ckpt-000012")
     return path/name
 
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #77c7bb90
@@ -167,8 +175,9 @@ class CheckpointCB(Callback):
     order = TrackerCB.order + 1 # after the trackers have seen the epoch, so that their state is current
     def __init__(self, path, # the checkpoint folder
                  every_n_steps:int|None=None, # also save every this many training batches; `None`: at epoch ends only
-                 keep:int=1): # how many checkpoints to keep, the newest
-        self.path, self.every, self.keep = Path(path), every_n_steps, keep
+                 keep:int=1, # how many checkpoints to keep, the newest (2: a damaged newest one has a predecessor)
+                 meta:dict|None=None): # what the run is (its settings, its data), saved with each checkpoint for `resume`'s `check`
+        self.path, self.every, self.keep, self.meta = Path(path), every_n_steps, keep, meta
     def state_dict(self)->dict: return dict(step=self.step)
     def load_state_dict(self, state:dict): self.step = state['step']
 
@@ -188,7 +197,8 @@ def before_epoch(self:CheckpointCB, learn):
 def progress(self:CheckpointCB, learn, epoch:int, batches:int)->dict:
     "Where training stands, as JSON-ready values."
     m = getattr(learn, 'metrics', None)
-    return dict(epoch=epoch, batches=batches, step=self.step, lr=learn.lr, history=learn.history,
+    return dict(epoch=epoch, batches=batches, step=self.step, lr=learn.lr, history=learn.history, n_epochs=getattr(learn, 'n_epochs', None),
+                run=self.meta,
                 callbacks={k: cb.state_dict() for k, cb in _stateful(learn).items()},
                 train_loss=[float(m.train_loss.total), m.train_loss.count] if m and batches else None)
 
@@ -202,15 +212,24 @@ def _write(self:CheckpointCB, learn, folder:Path, epoch:int, batches:int):
                folder/'training.pt')
     (folder/'state.json').write_text(json.dumps(self.progress(learn, epoch, batches), indent=1))
 
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #79097c97
+def _check_finite(model, latest:Path):
+    "A `DivergedError` if a weight of `model` is `nan` or infinite, saying what `latest` still names."
+    if all(torch.isfinite(p).all() for p in model.parameters()): return
+    kept = f"{latest} still names the last good checkpoint" if latest.exists() else "no checkpoint was written"
+    raise DivergedError(f"the weights are not finite (nan or infinite): training diverged, and they were not saved; {kept}. "
+                        "Lower the learning rate (lr, --lr)")
+
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #e104ed1b
 @patch
 def save(self:CheckpointCB, learn, epoch:int, batches:int): # the next batch to train is batch `batches` of epoch `epoch`
     "Write a new checkpoint folder, point `latest` at it, and delete the old ones."
+    latest = self.path/'latest'; _check_finite(learn.model, latest)
     self.n += 1; folder = self.path/f'ckpt-{self.n:06d}'
     try:
         with atomic_folder(folder) as tmp: self._write(learn, tmp, epoch, batches)
-    except DataError as e: raise DataError(f"{e}; the checkpoint that {self.path/'latest'} names is intact") from e
-    atomic_save(self.path/'latest', lambda tmp: Path(tmp).write_text(folder.name))
+    except DataError as e: raise OutputError(f"{e}; the checkpoint that {latest} names is intact") from e
+    atomic_save(latest, lambda tmp: Path(tmp).write_text(folder.name))
     for old in _checkpoints(self.path)[self.keep:]: shutil.rmtree(old)
 
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #e63506e8
@@ -256,63 +275,87 @@ class _ResumeCB(Callback):
 def before_epoch(self:_ResumeCB, learn):
     if not learn.training: return
     _load_optimizer(learn.opt, self.tensors['optimizer'], self.folder and self.folder/'training.pt')
-    if self.tensors['scheduler'] is not None: learn.scheduler.load_state_dict(self.tensors['scheduler'])
+    saved, now = self.state.get('n_epochs'), getattr(learn, 'n_epochs', None)
+    same_plan = None in (saved, now) or saved == now # not known (a checkpoint of an older version): the same
+    if self.tensors['scheduler'] is not None: _load_scheduler(learn.scheduler, self.tensors['scheduler'], same_plan)
     stateful = _stateful(learn)
     for k, s in self.state['callbacks'].items():
         if k in stateful: stateful[k].load_state_dict(s)
     set_rng_state(self.tensors['epoch_rng'])
     learn.dl = _Remaining(learn, self.state, self.tensors['rng'])
 
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #bce3f470
+def _load_scheduler(sched, state:dict, same_plan:bool):
+    "Put `sched` where the checkpoint's scheduler was: in its very state, or (a longer plan) at the same step of its own plan."
+    if same_plan: return sched.load_state_dict(state)
+    sched.last_epoch = state['last_epoch'] - 1
+    with warnings.catch_warnings(): # torch warns of a step before the optimizer's; this one only sets the rates
+        warnings.simplefilter('ignore'); sched.step()
+
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #6eecf998
 def _load_optimizer(opt, state:dict, file):
-    "Load `state` into optimizer `opt`, after checking that it fits: a `DataError` naming `file` otherwise."
+    "Load `state` into optimizer `opt`, after checking that it fits: a `CheckpointError` naming `file` otherwise."
     try: opt.load_state_dict(state)
-    except (ValueError, KeyError, TypeError, IndexError) as e: raise DataError(f"{file}: the optimizer state does not fit ({brief(e)})") from None
+    except (ValueError, KeyError, TypeError, IndexError) as e: raise CheckpointError(f"{file}: the optimizer state does not fit ({brief(e)})") from None
     for p in (p for g in opt.param_groups for p in g['params']):
         for k, v in opt.state.get(p, {}).items():
             if torch.is_tensor(v) and v.ndim and v.shape != p.shape:
-                raise DataError(f"{file}: the optimizer's {k} has shape {tuple(v.shape)} for a parameter of shape {tuple(p.shape)}")
+                raise CheckpointError(f"{file}: the optimizer's {k} has shape {tuple(v.shape)} for a parameter of shape {tuple(p.shape)}")
 
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #712b8c65
 STATE_FIELDS = ('epoch', 'batches', 'step', 'lr', 'history', 'callbacks', 'train_loss')
 TRAINING_PARTS = ('optimizer', 'scheduler', 'rng', 'epoch_rng')
 def load_checkpoint(folder:Path)->tuple[dict, dict]: # a checkpoint folder, such as `path/'ckpt-000012'`
     "The `state.json` and the `training.pt` of checkpoint `folder`, after checking that all three files are complete."
-    state = read_json(folder/'state.json', 'the progress of a training run')
-    if missing := [k for k in STATE_FIELDS if k not in state]: raise DataError(f"{folder/'state.json'}: no {missing}; expected {STATE_FIELDS}")
-    safetensors_shapes(folder/'model.safetensors')
+    try: state = read_json(folder/'state.json', 'the progress of a training run'); safetensors_shapes(folder/'model.safetensors')
+    except DataError as e: raise CheckpointError(str(e)) from None
+    if missing := [k for k in STATE_FIELDS if k not in state]: raise CheckpointError(f"{folder/'state.json'}: no {missing}; expected {STATE_FIELDS}")
     return state, _training_state(folder/'training.pt')
 
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #38edb28f
 def _training_state(file:Path)->dict:
-    "The tensors of a checkpoint's `training.pt`, loaded with `weights_only` (no pickled code runs); a `DataError` if damaged."
+    "The tensors of a checkpoint's `training.pt`, loaded with `weights_only` (no pickled code runs); a `CheckpointError` if damaged."
     try: tensors = torch.load(file, map_location='cpu', weights_only=True)
-    except Exception as e: raise DataError(f"{file}: not a complete training state ({type(e).__name__}: {brief(e)})") from None
+    except Exception as e: raise CheckpointError(f"{file}: not a complete training state ({type(e).__name__}: {brief(e)})") from None
     if not isinstance(tensors, dict) or (missing := [k for k in TRAINING_PARTS if k not in tensors]):
-        raise DataError(f"{file}: lacks {missing if isinstance(tensors, dict) else 'everything'}; expected {TRAINING_PARTS}")
+        raise CheckpointError(f"{file}: lacks {missing if isinstance(tensors, dict) else 'everything'}; expected {TRAINING_PARTS}")
     return tensors
 
-# %% ../../nbs/05a_callbacks.checkpoint.ipynb #f23bc087
-def _resumable(path:Path)->tuple[Path, dict, dict]:
-    "The newest checkpoint in `path` that loads: the one `latest` names, else the newest other; its folder, state and tensors."
-    problems, named = [], None
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #fe20ad48
+def _candidates(path:Path, problems:list)->list[Path]:
+    "The checkpoint folders of `path` to try, in order: the one `latest` names, then the others, newest first."
     try: named = _latest(path)
-    except DataError as e: problems.append(str(e))
-    for folder in [named] * (named is not None) + [f for f in _checkpoints(path) if f != named]:
+    except CheckpointError as e: named = None; problems.append(str(e))
+    return [named] * (named is not None) + [f for f in _checkpoints(path) if f != named]
+
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #00f9b589
+def _fits(learn, folder:Path, tensors:dict):
+    "Load the weights of checkpoint `folder` into `learn.model` and its optimizer state into a new optimizer; a `CheckpointError` if either does not fit."
+    try: safetensors.torch.load_model(learn.model, folder/'model.safetensors')
+    except RuntimeError as e: raise CheckpointError(f"{folder/'model.safetensors'}: does not fit this model ({brief(e)})") from None
+    _load_optimizer(learn.opt_func(learn.model, learn.lr), tensors['optimizer'], folder/'training.pt')
+
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #f23bc087
+def _resumable(learn, path:Path, check=None)->tuple[Path, dict, dict]:
+    "The newest checkpoint in `path` that loads into `learn`: its folder, state and tensors; `check(folder, state)` may refuse it."
+    problems = []
+    for folder in _candidates(path, problems):
         try: state, tensors = load_checkpoint(folder)
-        except DataError as e: problems.append(str(e)); continue
+        except CheckpointError as e: problems.append(str(e)); continue
+        if check: check(folder, state) # a run of other settings or data: its older checkpoints are no better
+        try: _fits(learn, folder, tensors)
+        except CheckpointError as e: problems.append(str(e)); continue
         if problems: warnings.warn(f"resuming from {folder}, because " + '; '.join(problems))
         return folder, state, tensors
-    raise DataError('; '.join(problems) if problems else f"{path}: no checkpoint (no 'latest' file)")
+    raise CheckpointError('; '.join(problems) if problems else f"{path}: no checkpoint (no 'latest' file)")
 
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #90e222f2
 def resume(learn, # a Learner built like the one that saved the checkpoint
            path, # the folder given to `CheckpointCB`
-          )->dict: # the checkpoint's `state.json`
+           check=None, # `check(folder, state)` raises a `CheckpointError` if the checkpoint must not be resumed
+          )->dict: # the checkpoint's `state.json`, and `folder`: the checkpoint it is
     "Load the newest good checkpoint in `path` into `learn`, so that `learn.fit(n_epochs)` carries on from it."
-    folder, state, tensors = _resumable(Path(path))
-    try: safetensors.torch.load_model(learn.model, folder/'model.safetensors')
-    except RuntimeError as e: raise DataError(f"{folder/'model.safetensors'}: does not fit this model ({brief(e)})") from None
+    folder, state, tensors = _resumable(learn, Path(path), check)
     learn.epoch, learn.lr, learn.history = state['epoch'], state['lr'], state['history']
     learn.cbs = [cb for cb in learn.cbs if not isinstance(cb, _ResumeCB)] + [_ResumeCB(state, tensors, folder)]
-    return state
+    return state | {'folder': str(folder)}
