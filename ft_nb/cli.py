@@ -168,20 +168,11 @@ def _train(args)->int:
     except KeyboardInterrupt: print(_resume_hint(cfg), file=sys.stderr); return 130
     return 0
 
-# %% ../nbs/11_cli.ipynb #0893ffd0
-def _lr_find_learner(cfg:TrainConfig):
-    "The Learner `fine_tune` would train, built the same way but not fitted."
-    from ft_nb.core import set_seed
-    from ft_nb.tasks.core import get_task
-    from ft_nb.train import _task_learner
-    set_seed(cfg.seed); task = get_task(cfg.task)(cfg); splits = task.splits(); vocab = task.vocab(splits['train'])
-    items = {k: task.encode(data, vocab, train=k == 'train') for k, data in splits.items()}
-    return _task_learner(task, Path(cfg.out), vocab, splits, items)
-
 # %% ../nbs/11_cli.ipynb #2976cb27
 def _lr_find(args)->int:
     cfg = _check_model(check_run_paths(train_config(args, where := {}), where)); out = Path(cfg.out)
-    learn = _lr_find_learner(cfg); out.mkdir(parents=True, exist_ok=True)
+    from ft_nb.train import build_learner
+    learn = build_learner(cfg, trains=False); out.mkdir(parents=True, exist_ok=True) # the run's Learner, only looked at
     res = learn.lr_find(num_it=args.num_it, show_plot=False)
     from ft_nb.callbacks.schedule import plot_lr_find
     plot_lr_find(res).savefig(out/'lr_find.png', dpi=100)

@@ -180,8 +180,8 @@ def read_config(path:str|Path, # a YAML or JSON file ('-': standard input, read 
                 where:dict|None=None, # if given, filled with each setting's `file:line`, for later messages
                )->dict:
     "The settings in the file `path`, each checked by `check_setting`: an error names the file and the line."
-    from ft_nb.data.core import text_lines
-    text = '\n'.join(line for _, line in text_lines(path))
+    from ft_nb.data.core import input_name, text_lines
+    text, path = '\n'.join(line for _, line in text_lines(path)), input_name(path) # '-' is named '<stdin>'
     settings = _settings(path, text, _parse(path, text))
     if where is not None: where.update({k: f"{path}:{line}" for k, (_, line) in settings.items()})
     return {k: check_setting(k, v, f"{path}:{line}") for k, (v, line) in settings.items()}
