@@ -131,7 +131,7 @@ def test_help_and_version():
     res = ft_nb('--help')
     assert res.returncode == 0 and 'examples:' in res.stdout and 'ft-nb train --train' in res.stdout
     train_help = ft_nb('train', '--help').stdout
-    assert all(f in train_help for f in ('--max-len MAX_LEN', '--crf', '--config FILE', '--resume [OUT]', '--crf, --no-crf', '--no-keep-checkpoints'))
+    assert all(f in train_help for f in ('--max-len MAX_LEN', '--crf', '--config FILE', '--resume [OUT]', '--crf, --no-crf', '--no-keep-checkpoints', '--overwrite, --no-overwrite'))
     assert '--task {classify,multilabel,ner,cls}' in train_help # the task modules found
     assert 'epochs without a better validation score' in ' '.join(train_help.split()) # help from TrainConfig's docments
     assert ft_nb('--version').stdout.startswith('ft-nb ')
