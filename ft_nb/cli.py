@@ -168,20 +168,11 @@ def _train(args)->int:
     except KeyboardInterrupt: print(_resume_hint(cfg), file=sys.stderr); return 130
     return 0
 
-# %% ../nbs/11_cli.ipynb #0893ffd0
-def _lr_find_learner(cfg:TrainConfig):
-    "The Learner `fine_tune` would train, built the same way but not fitted."
-    from ft_nb.core import set_seed
-    from ft_nb.tasks.core import get_task
-    from ft_nb.train import _task_learner
-    set_seed(cfg.seed); task = get_task(cfg.task)(cfg); splits = task.splits(); vocab = task.vocab(splits['train'])
-    items = {k: task.encode(data, vocab, train=k == 'train') for k, data in splits.items()}
-    return _task_learner(task, Path(cfg.out), vocab, splits, items)
-
 # %% ../nbs/11_cli.ipynb #2976cb27
 def _lr_find(args)->int:
     cfg = _check_model(check_run_paths(train_config(args, where := {}), where)); out = Path(cfg.out)
-    learn = _lr_find_learner(cfg); out.mkdir(parents=True, exist_ok=True)
+    from ft_nb.train import build_learner
+    learn = build_learner(cfg, trains=False); out.mkdir(parents=True, exist_ok=True) # the run's Learner, only looked at
     res = learn.lr_find(num_it=args.num_it, show_plot=False)
     from ft_nb.callbacks.schedule import plot_lr_find
     plot_lr_find(res).savefig(out/'lr_find.png', dpi=100)
@@ -215,9 +206,9 @@ def _json_line(text:str, result)->str:
 
 # %% ../nbs/11_cli.ipynb #782f8832
 def _predict(args)->int:
-    from ft_nb.inference import Predictor
     from ft_nb.data.core import check_input, text_lines
     _checked('--model', check_input, args.model, folder=True); _checked('--input', check_input, args.input)
+    from ft_nb.inference import Predictor # after the checks, which need no torch
     pred = Predictor.from_folder(args.model, batch_size=args.bs, aggregation=args.aggregation, words=args.words, decoder=args.decoder,
                                  fast=not args.no_fast, quantize='int8' if args.int8 else None)
     for chunk in _chunks(text_lines(args.input)):
@@ -247,8 +238,10 @@ def error_line(e:Exception, argv:list[str]|None=None)->tuple[int, str]:
 # %% ../nbs/11_cli.ipynb #5be2914a
 def main(argv:list[str]|None=None)->int:
     "Entry point of the `ft-nb` console script: 0 on success, 2 and one line on bad input, 1 and a crash report on a bug."
-    try: args = parser().parse_args(argv)
+    try: args, extra = parser().parse_known_args(argv)
     except SystemExit as e: return e.code # --help, --version, or a usage error already printed
+    if extra: # named by the sub-command, whose flags they are not
+        print(f"ft-nb {args.command}: error: unrecognized arguments: {' '.join(extra)} (see ft-nb {args.command} --help)", file=sys.stderr); return 2
     commands = {'train': _train, 'lr-find': _lr_find, 'eval': _eval, 'predict': _predict, 'serve': serve_from_args}
     try: return commands[args.command](args)
     except BrokenPipeError: return 0 # `ft-nb predict ... | head` closed the pipe: not an error

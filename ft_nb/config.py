@@ -151,7 +151,8 @@ def _parse(path, text:str)->object:
     try: return _yaml(text) if is_yaml else json.loads(text)
     except Exception as e: # json's errors have a 1-based `lineno`, yaml's a 0-based `problem_mark.line`
         line = e.lineno if hasattr(e, 'lineno') else getattr(getattr(e, 'problem_mark', None), 'line', 0) + 1
-        raise ConfigError(f"{path}:{line}: not valid {'YAML' if is_yaml else 'JSON'}: {' '.join(str(e).split())}") from None
+        problem = getattr(e, 'problem', None) or getattr(e, 'msg', None) or str(e) # without yaml's "<unicode string>, line 2"
+        raise ConfigError(f"{path}:{line}: not valid {'YAML' if is_yaml else 'JSON'}: {' '.join(problem.split())}") from None
 
 # %% ../nbs/00b_config.ipynb #21ca833c
 def _key_line(text:str, key:str)->int:
@@ -179,8 +180,8 @@ def read_config(path:str|Path, # a YAML or JSON file ('-': standard input, read 
                 where:dict|None=None, # if given, filled with each setting's `file:line`, for later messages
                )->dict:
     "The settings in the file `path`, each checked by `check_setting`: an error names the file and the line."
-    from ft_nb.data.core import text_lines
-    text = '\n'.join(line for _, line in text_lines(path))
+    from ft_nb.data.core import input_name, text_lines
+    text, path = '\n'.join(line for _, line in text_lines(path)), input_name(path) # '-' is named '<stdin>'
     settings = _settings(path, text, _parse(path, text))
     if where is not None: where.update({k: f"{path}:{line}" for k, (_, line) in settings.items()})
     return {k: check_setting(k, v, f"{path}:{line}") for k, (v, line) in settings.items()}

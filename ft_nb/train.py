@@ -31,9 +31,9 @@ from .tasks.ner import bundled_ner_data
 
 # %% auto #0
 __all__ = ['PREVIOUS_RUN', 'RESUME_MAY_CHANGE', 'EVAL_BS', 'WRITTEN', 'InterruptCB', 'logging_cbs', 'run_cbs', 'make_learner',
-           'resumes_out', 'check_out', 'checkpoint_folder', 'data_fingerprint', 'run_meta', 'run_differences',
-           'finished_reason', 'resume_run', 'start_banner', 'Run', 'read_run', 'build_learner', 'fine_tune',
-           'kept_epoch', 'finish_run', 'train_command', 'end_summary', 'fine_tune_ner', 'fine_tune_cls',
+           'previous_run', 'resumes_out', 'check_out', 'checkpoint_folder', 'data_fingerprint', 'run_meta',
+           'run_differences', 'finished_reason', 'resume_run', 'start_banner', 'Run', 'read_run', 'build_learner',
+           'fine_tune', 'kept_epoch', 'finish_run', 'train_command', 'end_summary', 'fine_tune_ner', 'fine_tune_cls',
            'evaluate_saved']
 
 # %% ../nbs/09_train.ipynb #4fc435ec
@@ -93,6 +93,11 @@ def make_learner(cfg:TrainConfig, out:Path, model:TaskModel, train_dl, valid_dl,
 # %% ../nbs/09_train.ipynb #31ea64a0
 PREVIOUS_RUN = ('checkpoint', 'model.safetensors', 'ft_nb.json') # what a folder holds after a run, interrupted or finished
 
+def previous_run(out:Path)->list[str]:
+    "What of a previous run `out` holds: a checkpoint to resume, a saved model."
+    ckpt = out/'checkpoint'
+    return [n for n in PREVIOUS_RUN if (out/n).exists() and (n != 'checkpoint' or (ckpt/'latest').exists() or any(ckpt.glob('ckpt-*')))]
+
 def resumes_out(cfg:TrainConfig)->bool:
     "Whether `cfg` resumes the run in its own output folder (`resume` is `out` or `out/checkpoint`)."
     out = Path(cfg.out).resolve()
@@ -112,7 +117,7 @@ def check_out(cfg:TrainConfig)->Path:
     out = Path(cfg.out)
     if out.exists() and not out.is_dir(): raise OutputError(f"{out}: a file, not a folder; --out names the folder the model is saved in (created if missing)")
     _probe_writable(out)
-    if (held := [n for n in PREVIOUS_RUN if (out/n).exists()]) and not (cfg.overwrite or resumes_out(cfg)):
+    if (held := previous_run(out)) and not (cfg.overwrite or resumes_out(cfg)):
         raise OutputError(f"{out}: holds a previous run ({', '.join(held)}); continue it with --resume {shlex.quote(str(out))} "
                           "(with a larger --epochs if it finished), train into another --out, or replace it with --overwrite")
     return out
@@ -124,7 +129,8 @@ def checkpoint_folder(path)->Path:
     for folder in (path/'checkpoint', path):
         if (folder/'latest').exists() or any(folder.glob('ckpt-*')): return folder
     model = (" It holds a saved model, whose checkpoints were deleted at the end of its run (--no-keep-checkpoints): to train "
-             "that model further, give it as --model") if (path/'ft_nb.json').exists() else ''
+             "that model further, give it as --model") if (path/'ft_nb.json').exists() else \
+            " (A run stopped before its first checkpoint has nothing to resume: train it again without --resume.)" if path.is_dir() else ''
     raise CheckpointError(f"{path}: no checkpoint to resume from{'' if path.exists() else ' (no such folder)'}; expected the "
                           f"--out folder of a run, with checkpoint/ in it, or that checkpoint/ folder.{model}")
 
@@ -154,7 +160,6 @@ def run_differences(saved:dict, now:dict)->list[str]:
     "How run `now` differs from the run that wrote a checkpoint (`saved`; both from `run_meta`) in what a resume must keep."
     was, cfg = asdict(config_from(saved['config'])), now['config'] # a setting the checkpoint predates has its default
     diffs = [f"{k} is {cfg[k]!r}, the checkpoint's run had {was[k]!r}" for k in cfg if k not in RESUME_MAY_CHANGE and cfg[k] != was.get(k)]
-    if cfg['epochs'] < was['epochs']: diffs.append(f"epochs is {cfg['epochs']}, fewer than the checkpoint's run planned ({was['epochs']}); it may only grow")
     return diffs + _data_differences(saved['data'], now['data'])
 
 # %% ../nbs/09_train.ipynb #d4268ef3
@@ -174,7 +179,7 @@ def resume_run(learn:Learner, cfg:TrainConfig)->dict:
     def check(folder:Path, state:dict):
         if state.get('run') and (diffs := run_differences(state['run'], meta)): # no `run`: a checkpoint of an older version
             raise CheckpointError(f"{folder/'state.json'}: cannot resume with other settings or data: {'; '.join(diffs)}. Resume with the run's "
-                                  "own settings (epochs may grow; patience, log and keep_checkpoints may change), or train anew into another --out")
+                                  "own settings (only epochs, patience, log and keep_checkpoints may change), or train anew into another --out")
         if why := finished_reason(cfg, state): raise CheckpointError(f"{folder/'state.json'}: nothing to resume: {why}")
     return resume(learn, checkpoint_folder(cfg.resume), check)
 

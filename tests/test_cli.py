@@ -131,7 +131,7 @@ def test_help_and_version():
     res = ft_nb('--help')
     assert res.returncode == 0 and 'examples:' in res.stdout and 'ft-nb train --train' in res.stdout
     train_help = ft_nb('train', '--help').stdout
-    assert all(f in train_help for f in ('--max-len MAX_LEN', '--crf', '--config FILE', '--resume [OUT]', '--crf, --no-crf', '--no-keep-checkpoints'))
+    assert all(f in train_help for f in ('--max-len MAX_LEN', '--crf', '--config FILE', '--resume [OUT]', '--crf, --no-crf', '--no-keep-checkpoints', '--overwrite, --no-overwrite'))
     assert '--task {classify,multilabel,ner,cls}' in train_help # the task modules found
     assert 'epochs without a better validation score' in ' '.join(train_help.split()) # help from TrainConfig's docments
     assert ft_nb('--version').stdout.startswith('ft-nb ')
@@ -224,7 +224,7 @@ def test_resume_from_checkpoint(work):
     common = ['--train', str(work/'train.conll'), '--valid', str(work/'valid.conll'), '--model', str(work/'tiny'), '--bs', '4', '--lr', '1e-3', '--out', str(out)]
     first = ft_nb('train', *common, '--epochs', '1', '--keep-checkpoints')
     assert first.returncode == 0 and (out/'checkpoint'/'latest').exists(), first.stderr[-2000:]
-    second = ft_nb('train', *common, '--epochs', '2', '--resume', str(out/'checkpoint'))
+    second = ft_nb('train', *common, '--epochs', '2', '--resume') # alone: resume this run's --out
     assert second.returncode == 0, second.stderr[-2000:]
     assert [r['epoch'] for r in json.loads((out/'metrics.json').read_text())['history']] == [0, 1]
 
@@ -242,6 +242,6 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(work):
     assert f"ft-nb train --resume {out} <the same settings>" in stderr and 'Traceback' not in stderr
     state = json.loads((out/'checkpoint'/(out/'checkpoint'/'latest').read_text()/'state.json').read_text())
     assert state['epoch'] >= 1 and not (out/'metrics.json').exists()
-    resumed = ft_nb('train', *args[2:12], '--epochs', str(state['epoch'] + 1), '--resume', str(out/'checkpoint'), '--out', str(out))
+    resumed = ft_nb('train', *args[2:12], '--epochs', str(state['epoch'] + 1), '--resume', str(out), '--out', str(out)) # as the hint says
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert len(json.loads((out/'metrics.json').read_text())['history']) == state['epoch'] + 1

@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from fastcore.basics import patch
-from ..core import IGNORE_INDEX
 from ..tags import label_sort_key
 
 # %% auto #0
@@ -21,6 +20,11 @@ __all__ = ['GZIP_MAGIC', 'input_name', 'check_input', 'check_output', 'open_byte
 
 # %% ../../nbs/02_data.core.ipynb #ced1af1a
 from ..errors import DataError, OutputError # their home: ft_nb.errors, with the other kinds of failure
+
+# %% ../../nbs/02_data.core.ipynb #be1270f2
+def __getattr__(name:str): # `from ft_nb.data.core import IGNORE_INDEX` still works; its home, ft_nb.core, loads torch
+    if name == 'IGNORE_INDEX': from ft_nb.core import IGNORE_INDEX; return IGNORE_INDEX
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # %% ../../nbs/02_data.core.ipynb #aca4b1c5
 def _file_kind(mode:int)->str: # `os.stat(path).st_mode`
@@ -32,9 +36,9 @@ def _file_kind(mode:int)->str: # `os.stat(path).st_mode`
 _READABLE = ('a file', 'a pipe', 'a character device') # what the line reader can read, each once from start to end
 
 # %% ../../nbs/02_data.core.ipynb #7d7f82df
-def _os_problem(e:Exception)->str:
+def _os_problem(e:Exception, what:str='file')->str: # what the path should be: 'file' or 'folder'
     "What an error from `os.stat` or `open` means for a path to read."
-    if isinstance(e, FileNotFoundError): return 'no such file'
+    if isinstance(e, FileNotFoundError): return f'no such {what}'
     if isinstance(e, NotADirectoryError): return 'a part of the path is a file, not a folder'
     if isinstance(e, PermissionError): return 'no permission to read it'
     if isinstance(e, IsADirectoryError): return 'a folder'
@@ -55,7 +59,7 @@ def check_input(path:str|Path, # a file to read (a pipe or a terminal also do), 
         return path
     want = 'expected a readable folder' if folder else "expected a readable file ('-' for standard input)"
     try: kind = _file_kind(os.stat(path).st_mode)
-    except (OSError, ValueError) as e: raise DataError(f"{path}: {_os_problem(e)}: {want}") from None
+    except (OSError, ValueError) as e: raise DataError(f"{path}: {_os_problem(e, 'folder' if folder else 'file')}: {want}") from None
     if kind not in (('a folder',) if folder else _READABLE): raise DataError(f"{path}: {kind}: {want}")
     if not os.access(path, os.R_OK | (os.X_OK if folder else 0)): raise DataError(f"{path}: no permission to read it: {want}")
     return path
@@ -216,6 +220,7 @@ def encode(self:LabelVocab,
           )->list[int]:
     "The ids of `labels`."
     if on_unknown not in ('raise', 'ignore'): raise ValueError(f"on_unknown must be 'raise' or 'ignore', not {on_unknown!r}")
+    from ft_nb.core import IGNORE_INDEX # here, not at the top: the path checks and line reader above need no torch
     ids = [self.label2id.get(str(l), IGNORE_INDEX) for l in labels]
     missing = [str(l) for l,i in zip(labels, ids) if i == IGNORE_INDEX]
     if missing and on_unknown == 'raise': raise KeyError(f"label {missing[0]!r} is not in the vocabulary {self.labels}")
