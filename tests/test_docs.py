@@ -269,6 +269,24 @@ def test_landing_page(site, doms):
     missing = [page_of(nb) for nb in TUTORIALS if url + page_of(nb) not in reached]
     assert not missing, f'the navbar\'s Tutorials link ({nav}) does not lead to {missing}'
 
+def test_landing_page_shows_the_tutorials_current_run():
+    "The landing page's real run is shown from the first tutorial's saved outputs: they must be the tutorial's current ones."
+    index = read_nb(NBS/'index.ipynb')
+    notebook = re.search(r"^TUTORIAL = '([^']+)'", '\n'.join(c.source for c in index.cells if c.cell_type == 'code'), re.M)
+    assert notebook, "index.ipynb names no TUTORIAL whose run it shows"
+    assert (NBS/notebook.group(1)).exists(), f'nbs/{notebook.group(1)}, whose real run the landing page shows, is missing'
+    source = read_nb(NBS/notebook.group(1))
+    def shown(outs):  # what a reader sees: the text of each stream, and each display in order
+        streams = {n: ''.join(o.text for o in outs if o.output_type == 'stream' and o.name == n) for n in ('stdout', 'stderr')}
+        return streams, [{k: ''.join(v) if isinstance(v, list) else v for k, v in o.data.items()} for o in outs if 'data' in o]
+    stale = []
+    for c in index.cells:
+        if c.cell_type != 'code' or not (m := re.search(r"saved_outputs\(TUTORIAL, '(.+)'\)", c.source)): continue
+        cell = next((x for x in source.cells if x.cell_type == 'code' and m.group(1) in x.source and x.get('outputs')), None)
+        if cell is None: stale.append(f'{notebook.group(1)} has no saved output of a cell with {m.group(1)!r}'); continue
+        if shown(c.get('outputs', [])) != shown(cell.outputs): stale.append(f'the output of {m.group(1)!r} is not the tutorial\'s current one')
+    assert not stale, '\n'.join(stale) + '\nrun `python tools/run_nb.py nbs/index.ipynb` after the tutorial'
+
 def test_screenshots(site):
     "Screenshots of the landing page, the maths, the panel and a tutorial, for a person to look at (kept in the built site)."
     out, url = site
