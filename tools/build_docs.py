@@ -98,7 +98,8 @@ def _highlight(code, lang, attrs=''):
     except ClassNotFound: lexer = TextLexer()
     return f'<pre class="highlight"><code class="language-{html.escape(lang or "text")}">{highlight(code, lexer, HtmlFormatter(nowrap=True))}</code></pre>'
 
-# TeX that latex2mathml does not know, rewritten into TeX it does (what is left unknown shows as a backslash: see `tex_left`)
+# TeX that latex2mathml does not know, rewritten into TeX it does (anything else left unknown shows as a backslash, which
+# tests/test_docs.py finds in the page)
 _TEX_FIXES = [(re.compile(r'\\arg\s*\\max'), r'\\operatorname{argmax}'), (re.compile(r'\\arg\s*\\min'), r'\\operatorname{argmin}'),
               (re.compile(r'\\(big|Big|bigg|Bigg)\\\|'), r'\\\1\\Vert'), (re.compile(r'\\\|'), r'\\Vert')]
 # and MathML symbols it leaves as TeX commands
@@ -147,7 +148,7 @@ def _test_imports(src:str)->bool:
 
 # ---------------------------------------------------------------- widgets: a static view of the saved state
 
-WIDGET_VIEW, WIDGET_STATE = 'application/vnd.jupyter.widget-view+json', 'application/vnd.jupyter.widget-state+json'
+from widget_state import WIDGET_VIEW, WIDGET_STATE  # the mime type of a widget output, the metadata key of the saved state
 
 def widget_models(nb)->dict:
     "The saved widget models of `nb` (`metadata.widgets`, as Jupyter and `tools/widget_state.py` save them), by model id."
