@@ -4,11 +4,11 @@ an API page without the signatures of its exported functions, a page whose noteb
 not load, raw TeX in a page's text, a widget's text repr (or a missing panel) where the panel should be, a tutorial
 without a figure, a numbered chapter without any output, test-import cells, empty headings, progress-bar frames, and a
 landing page without a figure or without a link to every chapter and tutorial."""
-import ast, importlib.util, os, posixpath, re, resource, subprocess, sys, time, urllib.error, urllib.request
+import ast, importlib.util, os, re, resource, subprocess, sys, urllib.error, urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urljoin, urlsplit
 
-import pytest, yaml
+import pytest
 from pathlib import Path
 from bs4 import BeautifulSoup
 from fastcore.basics import AttrDict
