@@ -4,11 +4,11 @@ an API page without the signatures of its exported functions, a page whose noteb
 not load, raw TeX in a page's text, a widget's text repr (or a missing panel) where the panel should be, a tutorial
 without a figure, a numbered chapter without any output, test-import cells, empty headings, progress-bar frames, and a
 landing page without a figure or without a link to every chapter and tutorial."""
-import ast, importlib.util, os, posixpath, re, resource, subprocess, sys, time, urllib.error, urllib.request
+import ast, importlib.util, os, re, resource, subprocess, sys, urllib.error, urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urljoin, urlsplit
 
-import pytest, yaml
+import pytest
 from pathlib import Path
 from bs4 import BeautifulSoup
 from fastcore.basics import AttrDict
@@ -268,6 +268,24 @@ def test_landing_page(site, doms):
     reached = {urljoin(target, a['href']).partition('#')[0] for el in around for a in ([el] if el.name == 'a' else el.find_all('a', href=True)) if a.get('href')}
     missing = [page_of(nb) for nb in TUTORIALS if url + page_of(nb) not in reached]
     assert not missing, f'the navbar\'s Tutorials link ({nav}) does not lead to {missing}'
+
+def test_landing_page_shows_the_tutorials_current_run():
+    "The landing page's real run is shown from the first tutorial's saved outputs: they must be the tutorial's current ones."
+    index = read_nb(NBS/'index.ipynb')
+    notebook = re.search(r"^TUTORIAL = '([^']+)'", '\n'.join(c.source for c in index.cells if c.cell_type == 'code'), re.M)
+    assert notebook, "index.ipynb names no TUTORIAL whose run it shows"
+    assert (NBS/notebook.group(1)).exists(), f'nbs/{notebook.group(1)}, whose real run the landing page shows, is missing'
+    source = read_nb(NBS/notebook.group(1))
+    def shown(outs):  # what a reader sees: the text of each stream, and each display in order
+        streams = {n: ''.join(o.text for o in outs if o.output_type == 'stream' and o.name == n) for n in ('stdout', 'stderr')}
+        return streams, [{k: ''.join(v) if isinstance(v, list) else v for k, v in o.data.items()} for o in outs if 'data' in o]
+    stale = []
+    for c in index.cells:
+        if c.cell_type != 'code' or not (m := re.search(r"saved_outputs\(TUTORIAL, '(.+)'\)", c.source)): continue
+        cell = next((x for x in source.cells if x.cell_type == 'code' and m.group(1) in x.source and x.get('outputs')), None)
+        if cell is None: stale.append(f'{notebook.group(1)} has no saved output of a cell with {m.group(1)!r}'); continue
+        if shown(c.get('outputs', [])) != shown(cell.outputs): stale.append(f'the output of {m.group(1)!r} is not the tutorial\'s current one')
+    assert not stale, '\n'.join(stale) + '\nrun `python tools/run_nb.py nbs/index.ipynb` after the tutorial'
 
 def test_screenshots(site):
     "Screenshots of the landing page, the maths, the panel and a tutorial, for a person to look at (kept in the built site)."

@@ -98,7 +98,8 @@ def _highlight(code, lang, attrs=''):
     except ClassNotFound: lexer = TextLexer()
     return f'<pre class="highlight"><code class="language-{html.escape(lang or "text")}">{highlight(code, lexer, HtmlFormatter(nowrap=True))}</code></pre>'
 
-# TeX that latex2mathml does not know, rewritten into TeX it does (what is left unknown shows as a backslash: see `tex_left`)
+# TeX that latex2mathml does not know, rewritten into TeX it does (anything else left unknown shows as a backslash, which
+# tests/test_docs.py finds in the page)
 _TEX_FIXES = [(re.compile(r'\\arg\s*\\max'), r'\\operatorname{argmax}'), (re.compile(r'\\arg\s*\\min'), r'\\operatorname{argmin}'),
               (re.compile(r'\\(big|Big|bigg|Bigg)\\\|'), r'\\\1\\Vert'), (re.compile(r'\\\|'), r'\\Vert')]
 # and MathML symbols it leaves as TeX commands
@@ -147,7 +148,7 @@ def _test_imports(src:str)->bool:
 
 # ---------------------------------------------------------------- widgets: a static view of the saved state
 
-WIDGET_VIEW, WIDGET_STATE = 'application/vnd.jupyter.widget-view+json', 'application/vnd.jupyter.widget-state+json'
+from widget_state import WIDGET_VIEW, WIDGET_STATE  # the mime type of a widget output, the metadata key of the saved state
 
 def widget_models(nb)->dict:
     "The saved widget models of `nb` (`metadata.widgets`, as Jupyter and `tools/widget_state.py` save them), by model id."
@@ -412,15 +413,27 @@ def serve(directory):
     finally: srv.shutdown(); srv.server_close()
 
 def screenshot(url, path, size='1280,2000'):
-    chromium(f'--screenshot={path}', f'--window-size={size}', '--virtual-time-budget=3000', url)
+    "A screenshot of `url`; with a `#fragment`, of the part of the page that starts at the element it names."
+    w, h = map(int, size.split(','))
+    top = 0
+    if '#' in url:
+        dom = BeautifulSoup(chromium('--dump-dom', f'--window-size={size}', '--virtual-time-budget=3000', url), 'html.parser')
+        top = max(0, int((dom.html or {}).get('data-hash-top', 0)) - 20)
+    chromium(f'--screenshot={path}', f'--window-size={w},{top + h}', '--virtual-time-budget=3000', url.partition('#')[0])
+    if top:
+        from PIL import Image  # pillow comes with matplotlib
+        with Image.open(path) as im: im.crop((0, top, w, top + h)).save(path)
     return Path(path)
 
 def screenshot_pages(out:Path)->dict:
     "The pages a person looks at to judge the site: the landing page, the maths, the panel, the first tutorial."
-    pages = {'landing': 'index.html', 'math': 'math.html', 'widgets': 'widgets.html'}
-    tutorials = sorted((out/TUTORIALS).glob('*.html'))
-    if tutorials: pages['tutorial'] = f'{TUTORIALS}/{tutorials[0].name}'
-    return {k: v for k, v in pages.items() if (out/v).exists()}
+    pages = {'landing': 'index.html', 'math': 'math.html', 'widgets': 'widgets.html#the-panel-at-work'}
+    # the first tutorial, in the sidebar's order, that shows a figure
+    with_figures = [p for p in (out/TUTORIALS).glob('*.html') if '<img' in p.read_text()]
+    order = [Path(e).stem.split('_', 1)[-1] for e in next((x['contents'] for x in sidebar() if isinstance(x, dict) and x.get('section') == 'Tutorials'), [])]
+    with_figures.sort(key=lambda p: order.index(p.stem) if p.stem in order else len(order))
+    if with_figures: pages['tutorial'] = f'{TUTORIALS}/{with_figures[0].name}'
+    return {k: v for k, v in pages.items() if (out/v.partition('#')[0]).exists()}
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

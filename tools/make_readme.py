@@ -41,10 +41,11 @@ def _code(cell, figures:list):
     "A code cell as a python block, its text outputs as one block, then its figures (PNG bytes appended to `figures`)."
     src = _src(cell)
     if _directives(src) & {'hide', 'export', 'exporti', 'default_exp', 'exports'}: return ''
+    echo = not re.search(r'^#\|\s*echo:\s*false', src, re.M)  # `#| echo: false`: the outputs without the code
     src = re.sub(r'^#\|.*\n?', '', src, flags=re.M).strip()
     outs = [o for o in cell.get('outputs', []) if o['output_type'] in ('stream', 'execute_result', 'display_data')]
     out = last_frames(''.join(map(_text_out, outs)))
-    md = f"```python\n{src}\n```\n" + (f"\n```\n{out.rstrip()}\n```\n" if out.strip() else '')
+    md = (f"```python\n{src}\n```\n" if echo else '') + (f"\n```\n{out.rstrip()}\n```\n" if out.strip() else '')
     for o in outs:
         if png := ''.join(o.get('data', {}).get('image/png', '')):
             figures.append(base64.b64decode(png))
