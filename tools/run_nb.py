@@ -8,6 +8,8 @@ whose outputs are to be refreshed)."""
 import os, re, sys, time
 from pathlib import Path
 from execnb.shell import CaptureShell, read_nb, write_nb
+sys.path.insert(0, str(Path(__file__).parent))
+from widget_state import save_widget_state # the widgets' state, so that the site draws the panels
 
 SKIP = re.compile(r'^\s*#\|\s*(slow|notest|eval:\s*false)\b', re.M)
 
@@ -20,6 +22,7 @@ def run(path:Path, slow:bool=False):
     try:
         t = time.perf_counter()
         CaptureShell().run_all(nb, exc_stop=True, preproc=skip_but_slow if slow else skip)
+        save_widget_state(nb)
         print(f'{path}: ran in {time.perf_counter() - t:.1f}s')
     finally: os.chdir(cwd)
     write_nb(nb, path)
