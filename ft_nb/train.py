@@ -315,15 +315,16 @@ WRITTEN = {'model.safetensors': "the weights; with config.json, ft_nb.json and t
            'progress.png': "loss, the validation score and the learning rate, per epoch",
            'log.csv': "loss and learning rate per step, scores per epoch",
            'tensorboard': "TensorBoard's event files (tensorboard --logdir {path})",
-           'checkpoint': "the last checkpoints ({size}: weights and optimizer state); --resume continues the run from them, "
+           'checkpoint': "the last two checkpoints and the best weights ({size}); --resume continues the run from them, "
                          "--no-keep-checkpoints deletes them at the end"}
 
-def _size(path:Path)->str:
-    "The size of file or folder `path`, in MB."
-    return f"{sum(f.stat().st_size for f in [path, *path.rglob('*')] if f.is_file()) / 1e6:,.1f} MB"
+def _size(path:Path, model:Path)->str:
+    "The size of file or folder `path` in MB, and as a multiple of the size of the weights file `model`, if there is one."
+    n = sum(f.stat().st_size for f in [path, *path.rglob('*')] if f.is_file())
+    return f"{n / 1e6:,.1f} MB" + (f", {n / model.stat().st_size:.0f}× the model" if model.exists() else '')
 
 def _written(out:Path)->list[tuple[str, str]]:
-    return [(p.name + '/' * p.is_dir(), WRITTEN.get(p.name, 'a plot of the final scores').format(path=p, size=_size(p)))
+    return [(p.name + '/' * p.is_dir(), WRITTEN.get(p.name, 'a plot of the final scores').format(path=p, size=_size(p, out/'model.safetensors')))
             for p in sorted(out.iterdir()) if p.name in WRITTEN or p.suffix == '.png']
 
 # %% ../nbs/09_train.ipynb #46503f3d
