@@ -302,11 +302,11 @@ def finish_run(learn:Learner)->dict:
     return results
 
 # %% ../nbs/09_train.ipynb #d4949044
-def train_command(cfg:TrainConfig, **changes)->str:
-    "The `ft-nb train` command line of settings `cfg` with `changes`: a flag for each setting that differs from the defaults."
+def train_command(cfg:TrainConfig, always:tuple=(), **changes)->str:
+    "The `ft-nb train` command line of settings `cfg` with `changes`: a flag for each setting that differs from the defaults or is in `always`."
     settings, defaults = asdict(cfg) | changes, asdict(TrainConfig())
     flags = [f"--{k.replace('_', '-')}" + ('' if v is True else f" {shlex.quote(str(v))}")
-             for k, v in settings.items() if v != defaults.get(k) and v is not None and v is not False]
+             for k, v in settings.items() if (v != defaults.get(k) or k in always) and v is not None and v is not False]
     return ' '.join(['ft-nb train', *flags])
 
 # %% ../nbs/09_train.ipynb #8e95e2be
@@ -331,7 +331,7 @@ def _written(out:Path)->list[tuple[str, str]]:
 def _next_commands(task, out:Path, split:str)->list[str]:
     "How to evaluate and predict with the saved model, and how to continue training."
     cfg, ckpt = task.cfg, out/'checkpoint'
-    more = (f"{train_command(cfg, resume=str(out), epochs=cfg.epochs + 2, overwrite=False)}   # continue for 2 more epochs" if ckpt.exists() else
+    more = (f"{train_command(cfg, ('epochs',), resume=str(out), epochs=cfg.epochs + 2, overwrite=False)}   # continue for 2 more epochs" if ckpt.exists() else
             "to continue training later, train with --keep-checkpoints (the default); an interrupted run keeps its checkpoint for --resume")
     return [f"ft-nb eval --model {shlex.quote(str(out))} --data {shlex.quote(str(task.data_files()[split]))}   # scores as above",
             f"echo 'Some text' | ft-nb predict --model {shlex.quote(str(out))}", more]
