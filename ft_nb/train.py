@@ -302,11 +302,11 @@ def finish_run(learn:Learner)->dict:
     return results
 
 # %% ../nbs/09_train.ipynb #d4949044
-def train_command(cfg:TrainConfig, **changes)->str:
-    "The `ft-nb train` command line of settings `cfg` with `changes`: a flag for each setting that differs from the defaults."
+def train_command(cfg:TrainConfig, always:tuple=(), **changes)->str:
+    "The `ft-nb train` command line of settings `cfg` with `changes`: a flag for each setting that differs from the defaults or is in `always`."
     settings, defaults = asdict(cfg) | changes, asdict(TrainConfig())
     flags = [f"--{k.replace('_', '-')}" + ('' if v is True else f" {shlex.quote(str(v))}")
-             for k, v in settings.items() if v != defaults.get(k) and v is not None and v is not False]
+             for k, v in settings.items() if (v != defaults.get(k) or k in always) and v is not None and v is not False]
     return ' '.join(['ft-nb train', *flags])
 
 # %% ../nbs/09_train.ipynb #8e95e2be
@@ -315,22 +315,23 @@ WRITTEN = {'model.safetensors': "the weights; with config.json, ft_nb.json and t
            'progress.png': "loss, the validation score and the learning rate, per epoch",
            'log.csv': "loss and learning rate per step, scores per epoch",
            'tensorboard': "TensorBoard's event files (tensorboard --logdir {path})",
-           'checkpoint': "the last checkpoints ({size}: weights and optimizer state); --resume continues the run from them, "
+           'checkpoint': "the last two checkpoints and the best weights ({size}); --resume continues the run from them, "
                          "--no-keep-checkpoints deletes them at the end"}
 
-def _size(path:Path)->str:
-    "The size of file or folder `path`, in MB."
-    return f"{sum(f.stat().st_size for f in [path, *path.rglob('*')] if f.is_file()) / 1e6:,.1f} MB"
+def _size(path:Path, model:Path)->str:
+    "The size of file or folder `path` in MB, and as a multiple of the size of the weights file `model`, if there is one."
+    n = sum(f.stat().st_size for f in [path, *path.rglob('*')] if f.is_file())
+    return f"{n / 1e6:,.1f} MB" + (f", {n / model.stat().st_size:.0f}× the model" if model.exists() else '')
 
 def _written(out:Path)->list[tuple[str, str]]:
-    return [(p.name + '/' * p.is_dir(), WRITTEN.get(p.name, 'a plot of the final scores').format(path=p, size=_size(p)))
+    return [(p.name + '/' * p.is_dir(), WRITTEN.get(p.name, 'a plot of the final scores').format(path=p, size=_size(p, out/'model.safetensors')))
             for p in sorted(out.iterdir()) if p.name in WRITTEN or p.suffix == '.png']
 
 # %% ../nbs/09_train.ipynb #46503f3d
 def _next_commands(task, out:Path, split:str)->list[str]:
     "How to evaluate and predict with the saved model, and how to continue training."
     cfg, ckpt = task.cfg, out/'checkpoint'
-    more = (f"{train_command(cfg, resume=str(out), epochs=cfg.epochs + 2, overwrite=False)}   # continue for 2 more epochs" if ckpt.exists() else
+    more = (f"{train_command(cfg, ('epochs',), resume=str(out), epochs=cfg.epochs + 2, overwrite=False)}   # continue for 2 more epochs" if ckpt.exists() else
             "to continue training later, train with --keep-checkpoints (the default); an interrupted run keeps its checkpoint for --resume")
     return [f"ft-nb eval --model {shlex.quote(str(out))} --data {shlex.quote(str(task.data_files()[split]))}   # scores as above",
             f"echo 'Some text' | ft-nb predict --model {shlex.quote(str(out))}", more]
