@@ -12,11 +12,9 @@ from functools import partial
 from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
-from .config import TrainConfig, read_config, config_from
-try: from ft_nb.config import check_config
-except ImportError: check_config = lambda cfg, where='': cfg # until the settings chapter has it
+from .config import TrainConfig, read_config, config_from, check_config
 from .core import set_seed, autocast_dtype
-from .data.core import LabelVocab, DataError
+from .data.core import LabelVocab, DataError, check_output
 from .errors import CheckpointError, OutputError
 from .data.load import train_valid_loaders
 from .models import TaskModel, brief, load_tokenizer, load_model, save_model
@@ -103,20 +101,12 @@ def resumes_out(cfg:TrainConfig)->bool:
     out = Path(cfg.out).resolve()
     return bool(cfg.resume) and Path(cfg.resume).resolve() in (out, out/'checkpoint')
 
-# %% ../nbs/09_train.ipynb #12b5615e
-def _probe_writable(out:Path):
-    "Create folder `out` and a file in it, then remove the file; an `OutputError` saying why if that fails."
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=out, prefix='.ft-nb-probe-'); os.close(fd); os.unlink(probe)
-    except OSError as e: raise OutputError(f"{out}: cannot be written ({brief(e)}); choose another --out") from None
-
 # %% ../nbs/09_train.ipynb #2293cdb9
 def check_out(cfg:TrainConfig)->Path:
     "The output folder `cfg.out`, created and writable; an `OutputError` if not, or if it holds a run `cfg` neither resumes nor overwrites."
     out = Path(cfg.out)
     if out.exists() and not out.is_dir(): raise OutputError(f"{out}: a file, not a folder; --out names the folder the model is saved in (created if missing)")
-    _probe_writable(out)
+    check_output(out); out.mkdir(parents=True, exist_ok=True) # writable: `check_output`, the one home of that rule
     if (held := previous_run(out)) and not (cfg.overwrite or resumes_out(cfg)):
         raise OutputError(f"{out}: holds a previous run ({', '.join(held)}); continue it with --resume {shlex.quote(str(out))} "
                           "(with a larger --epochs if it finished), train into another --out, or replace it with --overwrite")
