@@ -16,13 +16,23 @@ SKIP = re.compile(r'^\s*#\|\s*(slow|notest|eval:\s*false)\b', re.M)
 def skip(cell)->bool: return cell.cell_type == 'code' and bool(SKIP.search(cell.source))
 def skip_but_slow(cell)->bool: return skip(cell) and not re.search(r'^\s*#\|\s*slow\b', cell.source, re.M)
 
+def last_frames(text:str)->str:
+    "What a terminal shows of `text`: a progress bar redrawn with carriage returns keeps only its last frame."
+    return '\n'.join(line.rsplit('\r', 1)[-1] if line.rstrip('\r') else line for line in text.replace('\r\n', '\n').split('\n'))
+
+def tidy(nb):
+    "Streams reduced to what a reader saw: the last frame of each redrawn line."
+    for cell in nb.cells:
+        for o in cell.get('outputs', []):
+            if o.get('output_type') == 'stream': o['text'] = last_frames(''.join(o['text']))
+
 def run(path:Path, slow:bool=False):
     nb, cwd = read_nb(path), os.getcwd()
     os.chdir(path.parent) # as nbdev-test runs them
     try:
         t = time.perf_counter()
         CaptureShell().run_all(nb, exc_stop=True, preproc=skip_but_slow if slow else skip)
-        save_widget_state(nb)
+        save_widget_state(nb); tidy(nb)
         print(f'{path}: ran in {time.perf_counter() - t:.1f}s')
     finally: os.chdir(cwd)
     write_nb(nb, path)
