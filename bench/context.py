@@ -31,6 +31,9 @@ def parse(argv=None):
     p.add_argument('--marker', action='store_true', help="the tokenizer's sep token between context and sentence")
     p.add_argument('--threads', type=int, default=2); p.add_argument('--model', default=None)
     p.add_argument('--out', default='bench/results/context.json')
+    p.add_argument('--time-batches', type=int, default=0, help="cost only: time this many training batches per context (no F1), "
+                   "interleaved over --repeat rounds; results go to context_cost.json beside --out")
+    p.add_argument('--repeat', type=int, default=2)
     args = p.parse_args(argv)
     if not (args.train and args.valid): p.error("give --train and --valid (no shared/data/conll2003 found)")
     return args
@@ -85,6 +88,48 @@ def one_run(args, train, valid, vocab, tok, context:int, seed:int)->tuple[dict, 
                threads=torch.get_num_threads(), max_len=args.max_len, epochs=args.epochs, lr=args.lr, bs=args.bs)
     return res, predicted
 
+def time_batches(args, train, vocab, tok, context:int, n:int)->dict:
+    "Tokens per item, and the wall and CPU seconds of `n` training batches (forward, backward, step) of a fresh model."
+    import numpy as np, torch
+    from ft_nb.core import set_seed
+    from ft_nb.data.align import Aligner
+    from ft_nb.data.context import drop_context
+    from ft_nb.data.load import make_loader
+    from ft_nb.models import token_classifier
+    from ft_nb.learner import Learner, adamw, CancelFitException
+    from ft_nb.callbacks.schedule import default_cbs
+    items = Aligner(tok, vocab, max_len=args.max_len, context=context, marker=tok.sep_token if args.marker else None).encode(train)
+    drop = np.random.default_rng(0).random(len(items)) < (args.dropout if context else 0.)
+    used = [drop_context(it) if d else it for it, d in zip(items, drop)] # one epoch's items under context dropout
+    set_seed(0); model = token_classifier(vocab.labels, args.model)
+    dl = make_loader(used, tok.pad_token_id, args.bs, True, seed=0)
+    class Stop:
+        order = 200
+        def before_batch(self, learn):
+            if learn.iter == 1: self.t, self.c = time.perf_counter(), time.process_time() # batch 0 warms up
+        def after_batch(self, learn):
+            if learn.iter == n: self.wall, self.cpu = time.perf_counter() - self.t, time.process_time() - self.c; raise CancelFitException
+    stop = Stop()
+    Learner(model, dl, None, args.lr, default_cbs(progress=False) + [stop], opt_func=adamw).fit(1)
+    per_epoch = len(dl) / n
+    return dict(context=context, dropout=float(args.dropout if context else 0.), tokens_per_item=float(np.mean([len(it['input_ids']) for it in items])),
+                tokens_per_item_dropout=float(np.mean([len(it['input_ids']) for it in used])), batches=n, batches_per_epoch=len(dl),
+                epoch_s_est=stop.wall * per_epoch, epoch_cpu_s_est=stop.cpu * per_epoch)
+
+def main_cost(args, train, vocab, tok):
+    "The cost table: per context, the best of `--repeat` interleaved timings of `--time-batches` batches."
+    import numpy as np
+    out, runs = Path(args.out).with_name('context_cost.json'), {}
+    contexts = list(map(int, args.contexts.split(',')))
+    for r in range(args.repeat):
+        for c in contexts:
+            res = time_batches(args, train, vocab, tok, c, args.time_batches); print(r, res, flush=True)
+            best = runs.get(c)
+            runs[c] = res if best is None or res['epoch_cpu_s_est'] < best['epoch_cpu_s_est'] else best
+    base = runs[contexts[0]]
+    for res in runs.values(): res |= {'time_x_wall': res['epoch_s_est'] / base['epoch_s_est'], 'time_x_cpu': res['epoch_cpu_s_est'] / base['epoch_cpu_s_est']}
+    out.write_text(json.dumps({'args': vars(args), 'runs': list(runs.values())}, indent=1))
+
 def main(argv=None):
     import torch
     args = parse(argv); torch.set_num_threads(args.threads)
@@ -93,6 +138,7 @@ def main(argv=None):
     preds_path = out.with_name('context_preds.json.gz')
     preds = json.loads(gzip.decompress(preds_path.read_bytes())) if preds_path.exists() else {}
     train, valid, vocab, tok = data(args)
+    if args.time_batches: return main_cost(args, train, vocab, tok)
     for seed in map(int, args.seeds.split(',')):
         for context in map(int, args.contexts.split(',')):
             res, predicted = one_run(args, train, valid, vocab, tok, context, seed)
