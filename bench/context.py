@@ -34,6 +34,8 @@ def parse(argv=None):
     p.add_argument('--time-batches', type=int, default=0, help="cost only: time this many training batches per context (no F1), "
                    "interleaved over --repeat rounds; results go to context_cost.json beside --out")
     p.add_argument('--repeat', type=int, default=2)
+    p.add_argument('--tokens-only', action='store_true', help="cost only: tokens per item and padded tokens per epoch per context, "
+                   "with and without --dropout, from encoding alone (no training); to context_tokens.json beside --out")
     args = p.parse_args(argv)
     if not (args.train and args.valid): p.error("give --train and --valid (no shared/data/conll2003 found)")
     return args
@@ -130,6 +132,26 @@ def main_cost(args, train, vocab, tok):
     for res in runs.values(): res |= {'time_x_wall': res['epoch_s_est'] / base['epoch_s_est'], 'time_x_cpu': res['epoch_cpu_s_est'] / base['epoch_cpu_s_est']}
     out.write_text(json.dumps({'args': vars(args), 'runs': list(runs.values())}, indent=1))
 
+def main_tokens(args, train, valid, vocab, tok):
+    "Tokens per item and padded training tokens per epoch (batches as the bucketing sampler makes them), per context."
+    import numpy as np
+    from ft_nb.data.align import Aligner
+    from ft_nb.data.context import drop_context
+    from ft_nb.data.load import BucketBatchSampler
+    def padded(items):
+        L = np.array([len(it['input_ids']) for it in items])
+        return int(sum(len(b) * L[b].max() for b in BucketBatchSampler(L, args.bs, True, seed=42))), float(L.mean())
+    out = {}
+    for c in map(int, args.contexts.split(',')):
+        al = lambda unknown: Aligner(tok, vocab, max_len=args.max_len, context=c, on_unknown=unknown, marker=tok.sep_token if args.marker else None)
+        items, valid_items = al('raise').encode(train), al('ignore').encode(valid)
+        drop = np.random.default_rng(0).random(len(items)) < args.dropout
+        (p, t), (pd_, td) = padded(items), padded([drop_context(it) if d else it for it, d in zip(items, drop)])
+        out[c] = dict(context=c, tokens_per_item=t, padded_per_epoch=p, dropout=args.dropout, tokens_per_item_dropout=td, padded_per_epoch_dropout=pd_,
+                      valid_tokens_per_item=float(np.mean([len(it['input_ids']) for it in valid_items])))
+        print(out[c], flush=True)
+    Path(args.out).with_name('context_tokens.json').write_text(json.dumps(list(out.values()), indent=1))
+
 def main(argv=None):
     import torch
     args = parse(argv); torch.set_num_threads(args.threads)
@@ -139,6 +161,7 @@ def main(argv=None):
     preds = json.loads(gzip.decompress(preds_path.read_bytes())) if preds_path.exists() else {}
     train, valid, vocab, tok = data(args)
     if args.time_batches: return main_cost(args, train, vocab, tok)
+    if args.tokens_only: return main_tokens(args, train, valid, vocab, tok)
     for seed in map(int, args.seeds.split(',')):
         for context in map(int, args.contexts.split(',')):
             res, predicted = one_run(args, train, valid, vocab, tok, context, seed)
