@@ -14,6 +14,7 @@ from torch import nn
 from fastcore.basics import patch
 from .core import default_device
 from .data.align import Aligner
+from .data.context import doc_ids, paragraphs
 from .data.words import split_words, tokenizer_words, whitespace_words
 from .models import TaskModel, load_model, load_tokenizer
 from .fastlinear import use_fast_linear, pack_linears
@@ -51,10 +52,12 @@ class Predictor:
                  max_len:int|None=None, stride:int=32, batch_size:int=32, # window length in tokens, overlap in words, items per batch
                  aggregation:str='first', device=None, chunk_size:int=2048, # one of `REDUCTIONS`; where to run; texts encoded at a time
                  words:str='conll', decoder:str|None=None, # one of `WORDS`; one of `DECODERS` (`None`: the model's, else 'viterbi')
-                 fast:bool=True, quantize:str|None=None): # oneDNN linear layers on the CPU; 'int8': int8 linear layers (CPU, tags may differ)
+                 fast:bool=True, quantize:str|None=None, # oneDNN linear layers on the CPU; 'int8': int8 linear layers (CPU, tags may differ)
+                 context:int|None=None): # words of the same document on each side, in `documents` (`None`: the model's, else 0)
         _check_options(words, aggregation)
         self.tokenizer, self.device, self.words, self.batch_size, self.chunk_size = tokenizer, default_device(device), words, batch_size, chunk_size
-        self.aggregation, self.aligner = aggregation, Aligner(tokenizer, max_len=max_len, stride=stride)
+        context = getattr(model, 'meta', {}).get('context', 0) if context is None else context
+        self.aggregation, self.aligner = aggregation, Aligner(tokenizer, max_len=max_len, stride=stride, context=context)
         self._prepare(model, task, fast, quantize)
         self.decoder = self._decoder(decoder, getattr(model, 'meta', {}))
 
@@ -87,20 +90,31 @@ def _logprobs(self:Predictor, items:list[dict])->list[np.ndarray]:
     return out
 
 @patch
-def _word_logprobs(self:Predictor, sentences:list[list[str]])->list[np.ndarray]:
-    "Per sentence, the [n_words, C] log-probabilities of its words (empty for an empty sentence)."
-    nonempty = [s for s in sentences if len(s)]
-    items = self.aligner.encode(nonempty)
+def _word_logprobs(self:Predictor, sentences:list[list[str]], docs:np.ndarray)->list[np.ndarray]: # the document of each sentence
+    "Per sentence, the [n_words, C] log-probabilities of its words (empty for an empty sentence), its document's words as context."
+    keep = [i for i, s in enumerate(sentences) if len(s)]; nonempty = [sentences[i] for i in keep]
+    items = self.aligner.encode(nonempty, doc_starts=np.flatnonzero(np.diff(docs[keep], prepend=-1)).tolist())
     rows = iter(word_scores(items, self._logprobs(items), [len(s) for s in nonempty], self.aggregation, self.decoder.fill) if items else [])
     return [next(rows) if len(s) else np.zeros((0, len(self.labels)), np.float32) for s in sentences]
 
+# %% ../nbs/08_inference.ipynb #2f52a6d2
+def _chunks(docs:np.ndarray, size:int)->list[tuple[int,int]]:
+    "Ranges of about `size` sentences, cut between documents only (a longer document is a chunk of its own)."
+    starts, out, a = np.r_[np.flatnonzero(np.diff(docs)) + 1, len(docs)], [], 0
+    while a < len(docs):
+        b = int(starts[starts <= a + size].max(initial=a))
+        out.append((a, b if b > a else int(starts[starts > a].min()))); a = out[-1][1]
+    return out
+
 # %% ../nbs/08_inference.ipynb #76f8d83b
 @patch
-def tag_words(self:Predictor, sentences:list[list[str]])->list[list[tuple[str,float]]]:
+def tag_words(self:Predictor, sentences:list[list[str]], # pre-split sentences
+              doc_starts=None, # the first sentence of each document, whose words are its sentences' context; `None`: each sentence alone
+             )->list[list[tuple[str,float]]]:
     "One (tag, score) per word of each pre-split sentence."
-    out = []
-    for c in range(0, len(sentences), self.chunk_size):
-        logp = self._word_logprobs(sentences[c:c + self.chunk_size])
+    docs, out = np.arange(len(sentences)) if doc_starts is None else doc_ids(len(sentences), doc_starts), []
+    for a, b in _chunks(docs, self.chunk_size):
+        logp = self._word_logprobs(sentences[a:b], docs[a:b])
         for lp, ids in zip(logp, self.decoder.best_ids(logp)):
             out.append(list(zip(self.decoder.tags(ids), np.exp(lp[np.arange(len(ids)), ids]).tolist())))
     return out
@@ -114,13 +128,36 @@ def _words(self:Predictor, texts:list[str])->list[list[tuple[str,int,int]]]:
 
 # %% ../nbs/08_inference.ipynb #8e365b32
 @patch
+def _entities(self:Predictor, texts:list[str], doc_starts=None)->list[list[dict]]:
+    "The entities of each text, with character offsets; `doc_starts` as in `tag_words`."
+    words = self._words(texts)
+    tagged = self.tag_words([[w for w, *_ in ws] for ws in words], doc_starts)
+    return [self.model_task.decode(t, ws, tg) for t, ws, tg in zip(texts, words, tagged)]
+
+@patch
 def __call__(self:Predictor, texts:list[str])->list:
     "Entities with character offsets for each text (token heads), or what the model's task makes of its class probabilities."
     if isinstance(texts, str): raise TypeError("pass a list of texts, e.g. predictor([text])")
-    if self.head.kind == 'sequence': return self.classify(texts)
-    words = self._words(texts)
-    tagged = self.tag_words([[w for w, *_ in ws] for ws in words])
-    return [self.model_task.decode(t, ws, tg) for t, ws, tg in zip(texts, words, tagged)]
+    return self.classify(texts) if self.head.kind == 'sequence' else self._entities(texts)
+
+# %% ../nbs/08_inference.ipynb #63806b62
+def _units(doc:str|list[str])->tuple[list[str], list[int]]:
+    "The texts of a document, and where each starts in it: its items (at 0), or the paragraphs of one text."
+    if not isinstance(doc, str): return list(doc), [0] * len(doc)
+    paras = paragraphs(doc)
+    return [p for _, p in paras], [o for o, _ in paras]
+
+# %% ../nbs/08_inference.ipynb #ea6c9a4a
+@patch
+def documents(self:Predictor, docs:list, # documents: each a list of texts, or a text of blank-line paragraphs
+             )->list:
+    "Entities of each document, its words read in context: per text of a list, or for a whole text (offsets in it)."
+    if self.head.kind != 'token': raise ValueError("documents tags words: it needs a token head, not a sequence head")
+    units = [_units(d) for d in docs]
+    found = iter(self._entities([t for u, _ in units for t in u], np.cumsum([0] + [len(u) for u, _ in units[:-1]]).tolist()))
+    per_text = [[next(found) for _ in u] for u, _ in units]
+    return [[e | {'start': e['start'] + o, 'end': e['end'] + o} for o, es in zip(offs, got) for e in es] if isinstance(d, str) else got
+            for d, (_, offs), got in zip(docs, units, per_text)]
 
 # %% ../nbs/08_inference.ipynb #7179080a
 @patch

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from fastcore.basics import patch
 from .core import IGNORE_INDEX, LabelVocab, Sentence
+from .context import doc_ids, fit_context
 from ..tags import continuation_tag
 
 # %% auto #0
@@ -322,7 +323,6 @@ def _context_item(self:Aligner, sub:dict, j:int, i:int, # the tokenised sentence
 @patch
 def _context_items(self:Aligner, idx:list[int], enc:dict, words:list, tags:list, doc_starts)->dict[int, list[dict]]:
     "Items for the sentences `idx`, which fit in `max_len`, each with as many words of its document around it as fit."
-    from ft_nb.data.context import doc_ids, fit_context # data.context brings the Learner's `Callback`: loaded only when context is asked for
     off, lens = np.r_[0, np.cumsum([len(w) for w in words])], np.array([len(ids) for ids in enc['input_ids']])
     marker = len(self.tokenizer(self.marker, add_special_tokens=False)['input_ids']) if self.marker else 0
     room = np.full(len(words), -1); room[idx] = self.max_len - lens[idx] - 2 * marker
