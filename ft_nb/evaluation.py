@@ -25,11 +25,14 @@ _INPUTS = ('input_ids', 'attention_mask', 'token_type_ids') # what the model rea
 def forward_batches(model, items:list[dict], pad_token_id:int, # encoded items, and the tokenizer's `pad_token_id`
                     bs:int=64, device=None, task:str|None=None): # items per batch; where to run; the head (`None`: the only one)
     "Yield `(idx, batch, logits)` over length-sorted batches of `items`, computed under inference mode."
-    device, collate = default_device(device), PadCollator(pad_token_id); model.to(device).eval()
-    with torch.inference_mode():
-        for idx in BucketBatchSampler([len(it['input_ids']) for it in items], bs, shuffle=False):
-            batch = collate([items[i] for i in idx]); inputs = {k: v for k, v in batch.items() if k in _INPUTS}
-            yield idx, batch, model(**to_device(inputs, device), task=task)['logits']
+    device, collate, was_training = default_device(device), PadCollator(pad_token_id), model.training
+    model.to(device).eval()
+    try:
+        with torch.inference_mode():
+            for idx in BucketBatchSampler([len(it['input_ids']) for it in items], bs, shuffle=False):
+                batch = collate([items[i] for i in idx]); inputs = {k: v for k, v in batch.items() if k in _INPUTS}
+                yield idx, batch, model(**to_device(inputs, device), task=task)['logits']
+    finally: model.train(was_training) # scored in the middle of training (a callback), the model goes on training
 
 # %% ../nbs/07a_evaluation.ipynb #67b092fc
 def word_scores(items:list[dict], token_scores, # encoded items (`word_ids`, `sent_idx`); per item, token log-probabilities [T, C]
