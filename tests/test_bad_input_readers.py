@@ -87,7 +87,7 @@ CASES = [
     Case('parallel-labels-missing', read_parallel, lambda t: (file('text.txt', 'a\nb\n')(t), t/'labels.txt'), 'no such file',
          fault=lambda t: t/'labels.txt'),
     Case('parallel-text-is-folder', read_parallel, a_folder('text.txt'), 'a folder: expected a readable file'),
-    Case('split-folder-missing', read_split, lambda t: t/'umsab', 'no such file: expected a readable folder'),
+    Case('split-folder-missing', read_split, lambda t: t/'umsab', 'no such folder: expected a readable folder'),
     Case('split-folder-is-file', read_split, file('umsab', 'x'), 'a file: expected a readable folder'),
     Case('split-file-missing', read_split, lambda t: (a_folder('umsab')(t), 'dev'), 'no such file: expected a readable file',
          fault=lambda t: t/'umsab'/'dev_text.txt'),
