@@ -15,9 +15,9 @@ from fastcore.basics import patch
 from .config import TrainConfig, read_config, config_from, check_config
 from .core import set_seed, autocast_dtype
 from .data.core import LabelVocab, DataError, check_output
-from .errors import CheckpointError, OutputError
+from .errors import CheckpointError, ConfigError, OutputError
 from .data.load import train_valid_loaders
-from .models import TaskModel, brief, load_tokenizer, load_model, save_model
+from .models import TaskModel, brief, load_tokenizer, load_model, save_model, position_limit
 from .learner import Learner, Callback, adamw, DeviceCB, MixedPrecisionCB, FiniteLossCB, headline_metric
 from .callbacks.schedule import default_cbs, opt_steps_per_epoch
 from .callbacks.log import CSVLoggerCB, TensorBoardCB
@@ -30,9 +30,9 @@ from .tasks.ner import bundled_ner_data
 # %% auto #0
 __all__ = ['PREVIOUS_RUN', 'RESUME_MAY_CHANGE', 'EVAL_BS', 'WRITTEN', 'InterruptCB', 'logging_cbs', 'run_cbs', 'make_learner',
            'previous_run', 'resumes_out', 'check_out', 'checkpoint_folder', 'data_fingerprint', 'run_meta',
-           'run_differences', 'finished_reason', 'resume_run', 'start_banner', 'Run', 'read_run', 'build_learner',
-           'fine_tune', 'kept_epoch', 'finish_run', 'train_command', 'end_summary', 'fine_tune_ner', 'fine_tune_cls',
-           'evaluate_saved']
+           'run_differences', 'finished_reason', 'resume_run', 'start_banner', 'Run', 'read_run', 'check_max_len',
+           'build_learner', 'fine_tune', 'kept_epoch', 'finish_run', 'train_command', 'end_summary', 'fine_tune_ner',
+           'fine_tune_cls', 'evaluate_saved']
 
 # %% ../nbs/09_train.ipynb #4fc435ec
 import signal, threading
@@ -224,6 +224,14 @@ def _task_learner(task, out:Path, vocab:LabelVocab, splits:dict, items:dict)->Le
     model, meta = task.model(vocab.labels), run_meta(task.cfg, vocab, items['train'])
     return make_learner(task.cfg, out, model, *dls, task.metric(model, vocab, splits['valid'], items['valid']), meta)
 
+# %% ../nbs/09_train.ipynb #b406f5e1
+def check_max_len(cfg:TrainConfig, model:TaskModel):
+    "`cfg.max_len` within what `model`'s encoder can read (its table of positions): a `ConfigError` naming the limit if not."
+    limit = position_limit(model.encoder)
+    if limit and cfg.max_len > limit:
+        raise ConfigError(f"max_len: {cfg.max_len}: the encoder reads at most {limit} tokens per item (its table of positions); "
+                          f"use --max-len {limit} or less (longer sentences are cut into overlapping windows)")
+
 # %% ../nbs/09_train.ipynb #1f51acf9
 def build_learner(cfg:TrainConfig, # the run's settings
                   trains:bool=True, # it will train into `cfg.out` (resumed if `cfg.resume`); False: only a look (lr-find)
@@ -232,6 +240,7 @@ def build_learner(cfg:TrainConfig, # the run's settings
     cfg = check_config(cfg); set_seed(cfg.seed); logging_cbs(cfg, Path(cfg.out)) # a logger that cannot work fails before any file is read
     out = check_out(cfg) if trains else Path(cfg.out) # so does an output folder that cannot be written or holds another run
     run = read_run(cfg); learn = _task_learner(run.task, out, run.vocab, run.splits, run.items); learn.run = run
+    check_max_len(cfg, learn.model)
     if trains and cfg.resume: run.resumed = resume_run(learn, cfg)
     if trains and cfg.overwrite and not resumes_out(cfg): shutil.rmtree(out/'checkpoint', ignore_errors=True) # never resumed by mistake
     return learn
