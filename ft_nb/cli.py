@@ -6,7 +6,7 @@ Docs: https://ft-nb.github.io/ft-nb/cli.html.md"""
 
 # %% ../nbs/11_cli.ipynb #064e5cd4
 from __future__ import annotations
-import argparse, errno, json, os, sys, tempfile, time, traceback
+import argparse, errno, itertools, json, os, sys, tempfile, time, traceback
 from dataclasses import fields
 from pathlib import Path
 from fastcore.docments import docments
@@ -71,12 +71,15 @@ _EXAMPLES = """examples:
   ft-nb predict --model my-model --input texts.txt > entities.jsonl"""
 
 # %% ../nbs/11_cli.ipynb #ca594117
+_CONTEXT_HELP = "NER: words of the same document on each side of each sentence (default: the model's; 0: sentence by sentence)"
+
 def _eval_args(p:argparse.ArgumentParser):
     p.add_argument('--model', required=True, help="a folder written by ft-nb train")
     p.add_argument('--data', required=True, help="a labelled file, in the format the model was trained on")
     p.add_argument('--json', action='store_true', help="print the scores as JSON")
     p.add_argument('--ignore-unknown', action='store_true',
                    help="score examples whose gold label the model does not know (counted) instead of stopping")
+    p.add_argument('--context', type=setting_type('context'), default=None, metavar='N', help=_CONTEXT_HELP)
     p.add_argument('--predictions', metavar='FILE', default=None,
                    help="also write what was scored, as CoNLL columns 'word gold predicted' (NER), for any external scorer")
 
@@ -94,6 +97,8 @@ def _predict_args(p:argparse.ArgumentParser):
                    "tokenizer cuts (as transformers' pipeline does), or at white space (one word per whitespace-separated token)")
     p.add_argument('--decoder', '--decode', choices=setting_kind('decoder')[1], default=None,
                    help="NER: how word scores become tags (default: the decoder the model was trained with)")
+    p.add_argument('--context', type=setting_type('context'), default=None, metavar='N',
+                   help=_CONTEXT_HELP + "; with context, blank lines separate the documents of the input")
     p.add_argument('--int8', action='store_true', help="dynamic int8 linear layers: faster on the CPU, tags may differ slightly")
     p.add_argument('--no-fast', action='store_true', help="plain nn.Linear layers instead of oneDNN's (see ft_nb.fastlinear)")
 
@@ -186,7 +191,7 @@ def _eval(args)->int:
     _checked('--model', check_input, args.model, folder=True); _checked('--data', check_input, args.data)
     if args.predictions is not None: _checked('--predictions', check_output, args.predictions, folder=False)
     from ft_nb.train import evaluate_saved
-    result = evaluate_saved(args.model, args.data, ignore_unknown=args.ignore_unknown, predictions=args.predictions)
+    result = evaluate_saved(args.model, args.data, ignore_unknown=args.ignore_unknown, predictions=args.predictions, context=args.context)
     print(json.dumps(result['scores'], indent=1) if args.json else result['text'])
     return 0
 
@@ -204,15 +209,27 @@ def _json_line(text:str, result)->str:
     "One output line: the text and its entities (a tagger) or its label and scores (a classifier)."
     return json.dumps({'text': text} | (result if isinstance(result, dict) else {'entities': result}), ensure_ascii=False)
 
+# %% ../nbs/11_cli.ipynb #09dc81c8
+def _documents(pred, lines):
+    "Per blank-line-separated document: its lines and their entities, read in context; a blank line is its own empty result."
+    doc = []
+    for _, text in itertools.chain(lines, [(0, None)]):
+        if text is not None and text.strip(): doc.append(text); continue
+        if doc: yield doc, pred.documents([doc])[0]; doc = []
+        if text is not None: yield [text], [[]]
+
 # %% ../nbs/11_cli.ipynb #782f8832
 def _predict(args)->int:
     from ft_nb.data.core import check_input, text_lines
     _checked('--model', check_input, args.model, folder=True); _checked('--input', check_input, args.input)
     from ft_nb.inference import Predictor # after the checks, which need no torch
     pred = Predictor.from_folder(args.model, batch_size=args.bs, aggregation=args.aggregation, words=args.words, decoder=args.decoder,
-                                 fast=not args.no_fast, quantize='int8' if args.int8 else None)
-    for chunk in _chunks(text_lines(args.input)):
-        for text, result in zip(chunk, pred(chunk)): print(_json_line(text, result))
+                                 fast=not args.no_fast, quantize='int8' if args.int8 else None,
+                                 **({} if args.context is None else {'context': args.context}))
+    batches = _documents(pred, text_lines(args.input)) if pred.aligner.context and pred.head.kind == 'token' else \
+              ((chunk, pred(chunk)) for chunk in _chunks(text_lines(args.input)))
+    for texts, results in batches:
+        for text, result in zip(texts, results): print(_json_line(text, result))
     return 0
 
 # %% ../nbs/11_cli.ipynb #d047c44c

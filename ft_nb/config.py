@@ -42,6 +42,10 @@ class TrainConfig:
     crf:bool = False # NER: a CRF layer over the words
     # NER: how word scores become tags: constrained Viterbi (only valid sequences), argmax then repair (I-X after O → B-X), or raw argmax
     decoder:Literal['viterbi', 'repair', 'drop'] = 'viterbi'
+    # NER: words of the same document on each side of each sentence, read as context but never labelled (FLERT); documents
+    # come from -DOCSTART- lines (a file without any is one document); saved with the model, used by eval and predict
+    context:int = 0
+    context_dropout:float = 0. # NER: the probability that a training sentence is read without its context, drawn anew every epoch (FLERT: 0.5)
     text_col:str = 'text' # classification: the column (or JSON key) of the texts
     label_col:str = 'label' # classification: the column (or JSON key) of the labels
     pair_col:str|None = None # classification: the column of the second texts, for sentence pairs
@@ -87,7 +91,7 @@ class Range:
 LIMITS = { # the range of every numeric setting of `TrainConfig`
     'epochs': Range(1), 'bs': Range(1), 'patience': Range(0), 'seed': Range(0, 2**32 - 1), 'max_len': Range(8, 100_000),
     'lr': Range(0, lo_open=True), 'max_norm': Range(0, lo_open=True), 'weight_decay': Range(0),
-    'warmup': Range(0, 1, hi_open=True), 'layer_decay': Range(0, 1, lo_open=True)}
+    'warmup': Range(0, 1, hi_open=True), 'layer_decay': Range(0, 1, lo_open=True), 'context': Range(0), 'context_dropout': Range(0, 1)}
 
 # %% ../nbs/00b_config.ipynb #7c5fe75e
 def _number(value, kind:type): # `int` or `float`

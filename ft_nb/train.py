@@ -16,6 +16,7 @@ from .config import TrainConfig, read_config, config_from, check_config
 from .core import set_seed, autocast_dtype
 from .data.core import LabelVocab, DataError, check_output
 from .errors import CheckpointError, ConfigError, OutputError
+from .data.context import ContextDropoutCB
 from .data.load import train_valid_loaders
 from .models import TaskModel, brief, load_tokenizer, load_model, save_model, position_limit
 from .learner import Learner, Callback, adamw, DeviceCB, MixedPrecisionCB, FiniteLossCB, headline_metric
@@ -224,7 +225,7 @@ def _task_learner(task, out:Path, vocab:LabelVocab, splits:dict, items:dict)->Le
     model, meta = task.model(vocab.labels), run_meta(task.cfg, vocab, items['train'])
     return make_learner(task.cfg, out, model, *dls, task.metric(model, vocab, splits['valid'], items['valid']), meta)
 
-# %% ../nbs/09_train.ipynb #b406f5e1
+# %% ../nbs/09_train.ipynb #5e927a16
 def check_max_len(cfg:TrainConfig, model:TaskModel):
     "`cfg.max_len` within what `model`'s encoder can read (its table of positions): a `ConfigError` naming the limit if not."
     limit = position_limit(model.encoder)
@@ -241,6 +242,7 @@ def build_learner(cfg:TrainConfig, # the run's settings
     out = check_out(cfg) if trains else Path(cfg.out) # so does an output folder that cannot be written or holds another run
     run = read_run(cfg); learn = _task_learner(run.task, out, run.vocab, run.splits, run.items); learn.run = run
     check_max_len(cfg, learn.model)
+    if cfg.context and cfg.context_dropout: learn.cbs.append(ContextDropoutCB(cfg.context_dropout, cfg.seed)) # FLERT's, each epoch
     if trains and cfg.resume: run.resumed = resume_run(learn, cfg)
     if trains and cfg.overwrite and not resumes_out(cfg): shutil.rmtree(out/'checkpoint', ignore_errors=True) # never resumed by mistake
     return learn
@@ -365,11 +367,13 @@ def _eval_result(task, vocab:LabelVocab, summary:str, scorer)->dict:
 def evaluate_saved(model_dir:str|Path, # a folder written by `fine_tune`
                    data:str|Path, # a labelled file in the task's format
                    ignore_unknown:bool=False, # score gold labels the model does not know, as misses
-                   predictions:str|Path|None=None)->dict: # also write what was scored here (NER: CoNLL columns)
+                   predictions:str|Path|None=None, # also write what was scored here (NER: CoNLL columns)
+                   context:int|None=None)->dict: # NER: words of document context on each side; `None`: the model's own
     "Scores (`scores`) and a printable report (`text`) of the model saved in `model_dir` on labelled file `data`."
     if not Path(data).exists(): raise DataError(f"{data}: no such file")
     model = load_model(model_dir)
     task, vocab = saved_task(model, load_tokenizer(model_dir)), LabelVocab(next(iter(model.heads.values())).labels)
+    if context is not None: task.cfg.context = context
     examples, summary = task.read(data)
     if not ignore_unknown and (err := task.unknown_label_error(examples, vocab.labels)): raise err
     scorer = task.evaluate(model, vocab, examples, task.encode(examples, vocab), model.meta.get('eval_bs', EVAL_BS))

@@ -62,3 +62,29 @@ def test_first_documents(train):
     head = first_documents(sents, 3000)
     assert 2900 < len(head) <= 3000 and head.doc_starts[0] == 0
     assert [len(d) for d in documents(head)] == [len(d) for d in documents(sents)][:len(head.doc_starts)]
+
+def test_cli_context_end_to_end(tmp_path, capsys):
+    "`ft-nb train --context` saves the setting; eval uses it (or `--context 0`); predict reads blank-line documents, a line out per line in."
+    import json
+    from ft_nb.cli import main
+    from ft_nb.models import encoder_from_config, quiet_transformers
+    from ft_nb.testing import tiny_tokenizer, tiny_config
+    tok, tiny = tiny_tokenizer('bert'), tmp_path/'tiny'
+    tok.save_pretrained(tiny); tiny_config('bert', tok).save_pretrained(tiny)
+    with quiet_transformers(): encoder_from_config(tiny_config('bert', tok)).save_pretrained(tiny)
+    doc = "-DOCSTART- O\n\nPeter B-PER\nflew O\nto O\nRome B-LOC\n\nRome B-LOC\nwon O\n\n"
+    (tmp_path/'train.conll').write_text(doc * 6)
+    args = ['train', '--train', str(tmp_path/'train.conll'), '--valid', str(tmp_path/'train.conll'), '--model', str(tiny),
+            '--epochs', '1', '--bs', '4', '--context', '8', '--context-dropout', '0.5', '--out', str(tmp_path/'run')]
+    assert main(args) == 0
+    meta = json.loads((tmp_path/'run'/'ft_nb.json').read_text())['meta']
+    assert (meta['context'], meta['config']['context'], meta['config']['context_dropout']) == (8, 8, 0.5)
+    capsys.readouterr()
+    for extra in ([], ['--context', '0']):
+        assert main(['eval', '--model', str(tmp_path/'run'), '--data', str(tmp_path/'train.conll'), '--json', *extra]) == 0
+        assert 'f1' in json.loads(capsys.readouterr().out)
+    (tmp_path/'in.txt').write_text("Peter flew to Rome\nRome won\n\nRome won\n")
+    assert main(['predict', '--model', str(tmp_path/'run'), '--input', str(tmp_path/'in.txt')]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(l)['text'] for l in lines] == ['Peter flew to Rome', 'Rome won', '', 'Rome won']
+    assert main(['eval', '--model', str(tmp_path/'run'), '--data', str(tmp_path/'train.conll'), '--context', '-1']) == 2
