@@ -56,6 +56,19 @@ class TrainConfig:
     keep_checkpoints:bool = True
     overwrite:bool = False # write into an --out that holds a previous run or model (refused otherwise, unless resuming it)
     log:Literal['tensorboard']|None = None # also log losses, scores and the rate to OUT/tensorboard (`tensorboard --logdir OUT/tensorboard`)
+    # multi-task: several tasks on one shared encoder, each a mapping of its own settings (task, train, valid, test, the
+    # classification columns, `weight`: its loss weight, `name`: its head's name); the other settings are shared by all
+    tasks:list|None = None
+    mix:Literal['proportional', 'round_robin'] = 'proportional' # multi-task: batches of the tasks shuffled in proportion to their data, or in turn
+    monitor:str = 'mean' # multi-task: what early stopping and the best checkpoint watch: the mean of the tasks' validation scores, or one task's name
+    teacher:str|None = None # distillation: a model saved by ft-nb whose softened predictions the student learns from too (several, comma-separated: averaged)
+    temperature:float = 2. # distillation: T, softening both the teacher's and the student's distributions (the loss is scaled by T²)
+    distill_weight:float = 0.5 # distillation: the teacher's share of the loss; the labels' share is 1 minus it
+    student_layers:int|None = None # distillation without --model: the student is the teacher's encoder cut to this many layers, evenly spaced
+    map_types:str|None = None # NER: rename or drop entity types as the data is read, e.g. 'MISC=O,PERSON=PER' (=O: tagged as outside)
+    # how the word-embedding matrix trains: every row, only the rows of tokens in the training data (sparse), or frozen;
+    # auto: sparse for a vocabulary above 100,000 rows (e.g. XLM-R's 250,000), else every row
+    embeddings:Literal['auto', 'train', 'sparse', 'freeze'] = 'auto'
 
 # %% ../nbs/00b_config.ipynb #7dc2bb55
 def config_from(settings:dict, # a saved configuration, e.g. `model.meta['config']`
@@ -91,7 +104,8 @@ class Range:
 LIMITS = { # the range of every numeric setting of `TrainConfig`
     'epochs': Range(1), 'bs': Range(1), 'patience': Range(0), 'seed': Range(0, 2**32 - 1), 'max_len': Range(8, 100_000),
     'lr': Range(0, lo_open=True), 'max_norm': Range(0, lo_open=True), 'weight_decay': Range(0),
-    'warmup': Range(0, 1, hi_open=True), 'layer_decay': Range(0, 1, lo_open=True), 'context': Range(0), 'context_dropout': Range(0, 1)}
+    'warmup': Range(0, 1, hi_open=True), 'layer_decay': Range(0, 1, lo_open=True), 'context': Range(0), 'context_dropout': Range(0, 1),
+    'temperature': Range(0, lo_open=True), 'distill_weight': Range(0, 1), 'student_layers': Range(1)}
 
 # %% ../nbs/00b_config.ipynb #7c5fe75e
 def _number(value, kind:type): # `int` or `float`
