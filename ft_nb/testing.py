@@ -7,11 +7,13 @@ Docs: https://ft-nb.github.io/ft-nb/testing.html.md"""
 # %% ../nbs/00a_testing.ipynb #4bc0dc25
 from __future__ import annotations
 from functools import lru_cache
+from pathlib import Path
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import BertConfig, PreTrainedTokenizerFast, RobertaConfig, XLMRobertaConfig
 
 # %% auto #0
-__all__ = ['TINY_CORPUS', 'TINY_ARCHS', 'tiny_wordpiece', 'tiny_bpe', 'tiny_unigram', 'tiny_tokenizer', 'tiny_config']
+__all__ = ['TINY_CORPUS', 'TINY_ARCHS', 'tiny_wordpiece', 'tiny_bpe', 'tiny_unigram', 'tiny_tokenizer', 'tiny_config',
+           'tiny_model_dir']
 
 # %% ../nbs/00a_testing.ipynb #55bc3b80
 TINY_CORPUS = """The European Commission said on Thursday it disagreed with German advice to consumers .
@@ -138,3 +140,15 @@ def tiny_config(arch:str='bert', # one of `TINY_ARCHS`
                 eos_token_id=tok.eos_token_id)
     if arch != 'bert': base |= dict(max_position_embeddings=tok.model_max_length + 2, type_vocab_size=1)
     return cls(**base | kwargs)
+
+# %% ../nbs/00a_testing.ipynb #683613c9
+def tiny_model_dir(path:str|Path, # the folder to write (created if missing)
+                   arch:str='bert', # one of `TINY_ARCHS`
+                   **kwargs, # anything else for `tiny_config`, such as `num_hidden_layers`
+                  )->Path:
+    "A Hugging Face model folder at `path`: a tiny random encoder of `arch`, its config and its tokenizer."
+    from ft_nb.models import encoder_from_config, quiet_transformers
+    path, tok = Path(path), tiny_tokenizer(arch); cfg = tiny_config(arch, tok, **kwargs)
+    tok.save_pretrained(path); cfg.save_pretrained(path)
+    with quiet_transformers(): encoder_from_config(cfg).save_pretrained(path)
+    return path

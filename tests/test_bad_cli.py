@@ -25,11 +25,9 @@ CONFIGS = { # name: text of a config file; each has one fault, on the line the c
 @pytest.fixture(scope='module')
 def w(tmp_path_factory):
     "The shared files: a tiny encoder, good and bad data, config files, a socket; and a tiny trained NER model."
-    from ft_nb.testing import tiny_tokenizer, tiny_config
-    from ft_nb.models import encoder_from_config
+    from ft_nb.testing import tiny_model_dir
     d = tmp_path_factory.mktemp('bad')
-    tok = tiny_tokenizer('bert'); cfg = tiny_config('bert', tok)
-    tok.save_pretrained(d/'tiny'); cfg.save_pretrained(d/'tiny'); encoder_from_config(cfg).save_pretrained(d/'tiny')
+    tiny_model_dir(d/'tiny')
     (d/'train.conll').write_text(CONLL); (d/'train.tsv').write_text(TSV); (d/'texts.txt').write_text('Rome is big\n')
     (d/'unknown_tag.conll').write_text("Rome\tB-LOC\nrocks\tO\n\nParis\tB-CITY\n")
     (d/'a folder').mkdir(); (d/'no_config').mkdir(); (d/'no_config'/'vocab.txt').write_text('x\n')

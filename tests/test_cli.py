@@ -21,11 +21,9 @@ def one_line_error(res, *parts):
 @pytest.fixture(scope='session')
 def work(tmp_path_factory):
     "A tiny model folder and small NER and classification files."
-    from ft_nb.testing import tiny_tokenizer, tiny_config
-    from ft_nb.models import encoder_from_config
+    from ft_nb.testing import tiny_model_dir
     d = tmp_path_factory.mktemp('cli')
-    tok = tiny_tokenizer('bert'); cfg = tiny_config('bert', tok)
-    tok.save_pretrained(d/'tiny'); cfg.save_pretrained(d/'tiny'); encoder_from_config(cfg).save_pretrained(d/'tiny')
+    tiny_model_dir(d/'tiny')
     conll = '\n\n'.join('\n'.join(f"{w}\t{t}" for w, t in zip(ws, ts)) for ws, ts in TAGGED * 5) + '\n'
     for split in ('train', 'valid', 'test'): (d/f'{split}.conll').write_text(conll)
     (d/'unknown_tag.conll').write_text("Rome\tB-LOC\nrocks\tO\n\nParis\tB-CITY\n")

@@ -67,11 +67,8 @@ def test_cli_context_end_to_end(tmp_path, capsys):
     "`ft-nb train --context` saves the setting; eval uses it (or `--context 0`); predict reads blank-line documents, a line out per line in."
     import json
     from ft_nb.cli import main
-    from ft_nb.models import encoder_from_config, quiet_transformers
-    from ft_nb.testing import tiny_tokenizer, tiny_config
-    tok, tiny = tiny_tokenizer('bert'), tmp_path/'tiny'
-    tok.save_pretrained(tiny); tiny_config('bert', tok).save_pretrained(tiny)
-    with quiet_transformers(): encoder_from_config(tiny_config('bert', tok)).save_pretrained(tiny)
+    from ft_nb.testing import tiny_model_dir
+    tiny = tiny_model_dir(tmp_path/'tiny')
     doc = "-DOCSTART- O\n\nPeter B-PER\nflew O\nto O\nRome B-LOC\n\nRome B-LOC\nwon O\n\n"
     (tmp_path/'train.conll').write_text(doc * 6)
     args = ['train', '--train', str(tmp_path/'train.conll'), '--valid', str(tmp_path/'train.conll'), '--model', str(tiny),

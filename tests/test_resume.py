@@ -17,11 +17,9 @@ def conll(sents)->str: return '\n\n'.join('\n'.join(f"{w}\t{t}" for w, t in zip(
 @pytest.fixture(scope='module')
 def work(tmp_path_factory):
     "A tiny model folder and a small NER data set."
-    from ft_nb.testing import tiny_tokenizer, tiny_config
-    from ft_nb.models import encoder_from_config
+    from ft_nb.testing import tiny_model_dir
     d = tmp_path_factory.mktemp('resume')
-    tok = tiny_tokenizer('bert'); cfg = tiny_config('bert', tok)
-    tok.save_pretrained(d/'tiny'); cfg.save_pretrained(d/'tiny'); encoder_from_config(cfg).save_pretrained(d/'tiny')
+    tiny_model_dir(d/'tiny')
     for split in ('train', 'valid'): (d/f'{split}.conll').write_text(conll(TAGGED * 10))
     return d
 
