@@ -6,7 +6,7 @@ Docs: https://ft-nb.github.io/ft-nb/train.html.md"""
 
 # %% ../nbs/09_train.ipynb #b95f4d35
 from __future__ import annotations
-import hashlib, json, os, shlex, shutil, tempfile
+import hashlib, json, os, shlex, shutil, tempfile, time
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -27,6 +27,7 @@ from .callbacks.checkpoint import EarlyStoppingCB, SaveBestCB, CheckpointCB, res
 from .evaluation import EntityF1 # where earlier versions had it
 from .tasks.core import get_task, saved_task
 from .tasks.ner import bundled_ner_data
+from .distill import Distillation, check_distill_settings, report_text, add_card_section
 
 # %% auto #0
 __all__ = ['PREVIOUS_RUN', 'RESUME_MAY_CHANGE', 'EVAL_BS', 'WRITTEN', 'InterruptCB', 'logging_cbs', 'run_cbs', 'make_learner',
@@ -199,7 +200,9 @@ def _resumed_row(learn:Learner)->list[tuple[str, str]]:
 def start_banner(task, learn:Learner, splits:dict, out:Path)->str:
     "What the run is about to do: model, device and number format, data, steps, what early stopping watches, where it writes."
     cfg, files, unit, monitor = task.cfg, task.data_files(), 'sentences' if task.name == 'ner' else 'examples', headline_metric([], learn.cbs)
-    rows = [('model', model_origin(cfg.model)[1]), ('device', _device_line(learn)),
+    distill = getattr(getattr(learn, 'run', None), 'distill', None)
+    rows = [('model', (distill and distill.student_origin()) or model_origin(cfg.model)[1]), *(distill.banner_rows() if distill else []),
+            ('device', _device_line(learn)),
             *[(k, f"{len(v):,} {unit} from {files[k]}") for k, v in splits.items()], ('steps', _steps_line(cfg, learn)),
             ('watching', f"valid {monitor}: stop after {cfg.patience + 1} epochs without a better one, keep the best epoch's weights"),
             ('output', f"{out}/ (checkpoints in {out/'checkpoint'}/ every epoch and 200 steps, and on Ctrl-C)"),
@@ -212,17 +215,21 @@ class Run:
     "The pieces of a run besides its Learner: the task, the label vocabulary, the splits as read and as encoded, the output folder."
     task:object; vocab:LabelVocab; splits:dict; items:dict; out:Path
     resumed:dict|None = None # the `state.json` of the checkpoint the run resumed from, with its `folder`
+    distill:Distillation|None = None # with a teacher: the teachers, the student's making, the report (`ft_nb.distill`)
 
-def read_run(cfg:TrainConfig)->Run:
-    "The task `cfg` names, its splits read and encoded, and the vocabulary of the training split."
-    task = get_task(cfg.task)(cfg); splits = task.splits(); vocab = task.vocab(splits['train'])
-    return Run(task, vocab, splits, {k: task.encode(data, vocab, train=k == 'train') for k, data in splits.items()}, Path(cfg.out))
+def read_run(cfg:TrainConfig, distill:Distillation|None=None)->Run:
+    "The task `cfg` names, its splits read and encoded, and the vocabulary of the training split (with a teacher, the teacher's)."
+    task = get_task(cfg.task)(cfg, distill and distill.student_tokenizer()); splits = task.splits()
+    vocab = task.vocab(splits['train']) if distill is None else distill.vocab(task, splits['train'])
+    items = {k: task.encode(data, vocab, train=k == 'train') for k, data in splits.items()}
+    return Run(task, vocab, splits, items, Path(cfg.out), distill=distill)
 
 # %% ../nbs/09_train.ipynb #512af11a
-def _task_learner(task, out:Path, vocab:LabelVocab, splits:dict, items:dict)->Learner:
-    "The Learner of `task`'s model on the encoded splits, watching the task's validation metric."
+def _task_learner(task, out:Path, vocab:LabelVocab, splits:dict, items:dict, distill:Distillation|None=None)->Learner:
+    "The Learner of `task`'s model (with a teacher, the student) on the encoded splits, watching the task's validation metric."
     dls = train_valid_loaders(items['train'], items['valid'], task.tokenizer.pad_token_id, task.cfg.bs, seed=task.cfg.seed)
-    model, meta = task.model(vocab.labels), run_meta(task.cfg, vocab, items['train'])
+    model = task.model(vocab.labels) if distill is None else distill.student(task, vocab.labels)
+    meta = run_meta(task.cfg, vocab, items['train'])
     return make_learner(task.cfg, out, model, *dls, task.metric(model, vocab, splits['valid'], items['valid']), meta)
 
 # %% ../nbs/09_train.ipynb #5e927a16
@@ -238,11 +245,13 @@ def build_learner(cfg:TrainConfig, # the run's settings
                   trains:bool=True, # it will train into `cfg.out` (resumed if `cfg.resume`); False: only a look (lr-find)
                  )->Learner:
     "The Learner of the run `cfg` describes, not yet fitted; the run's pieces are `learn.run`."
-    cfg = check_config(cfg); set_seed(cfg.seed); logging_cbs(cfg, Path(cfg.out)) # a logger that cannot work fails before any file is read
+    cfg = check_distill_settings(check_config(cfg)); set_seed(cfg.seed); logging_cbs(cfg, Path(cfg.out)) # a logger that cannot work fails before any file is read
     out = check_out(cfg) if trains else Path(cfg.out) # so does an output folder that cannot be written or holds another run
-    run = read_run(cfg); learn = _task_learner(run.task, out, run.vocab, run.splits, run.items); learn.run = run
+    distill = Distillation(cfg) if cfg.teacher else None # and a teacher that cannot teach
+    run = read_run(cfg, distill); learn = _task_learner(run.task, out, run.vocab, run.splits, run.items, distill); learn.run = run
     check_max_len(cfg, learn.model)
     if cfg.context and cfg.context_dropout: learn.cbs.append(ContextDropoutCB(cfg.context_dropout, cfg.seed)) # FLERT's, each epoch
+    if distill: distill.attach(learn, run.items['train'], run.task.tokenizer.pad_token_id, precompute=trains) # the teacher's logits, once
     if trains and cfg.resume: run.resumed = resume_run(learn, cfg)
     if trains and cfg.overwrite and not resumes_out(cfg): shutil.rmtree(out/'checkpoint', ignore_errors=True) # never resumed by mistake
     return learn
@@ -287,17 +296,22 @@ def _save_card(task, out:Path, learn:Learner, splits:dict, results:dict):
     training = dict(epochs=len(learn.history), best_epoch=epoch, bs=cfg.bs, lr=cfg.lr, schedule=getattr(cfg, 'schedule', 'linear'),
                     warmup=cfg.warmup, max_len=cfg.max_len, seed=cfg.seed)
     data = {k: (files[k], len(v)) for k, v in splits.items()}
-    write_model_card(out, task.name, results['labels'], cfg.model, data, scores | {split: results[split]},
+    base = str(run.distill.folders[0]) if (run := getattr(learn, 'run', None)) and run.distill and run.distill.layers else cfg.model # cut from the teacher
+    write_model_card(out, task.name, results['labels'], base, data, scores | {split: results[split]},
                      cfg.decoder if task.name == 'ner' else None, training)
 
 # %% ../nbs/09_train.ipynb #e3008430
 def finish_run(learn:Learner)->dict:
     "Score the final split, save the model, metrics, plots and card, print the end summary; returns the results in metrics.json."
     run, cfg = learn.run, learn.run.task.cfg; task, vocab, splits, items, out = run.task, run.vocab, run.splits, run.items, run.out
-    split, scorer, scores, text = _final_scores(task, learn, vocab, splits, items)
+    start = time.perf_counter(); split, scorer, scores, text = _final_scores(task, learn, vocab, splits, items); seconds = time.perf_counter() - start
     results = _results(cfg, learn, vocab, split, scores)
     save_model(learn.model, out, task.tokenizer, task=task.name, max_len=cfg.max_len, eval_bs=EVAL_BS, config=asdict(cfg), **task.meta())
+    if run.distill: # teacher and student side by side, on the final split
+        rep = results['distillation'] = run.distill.report(task, vocab, splits[split], items[split], split, learn.model, scores, seconds, out, EVAL_BS)
+        text += '\n\n' + report_text(rep, 'sentences' if task.name == 'ner' else 'examples')
     (out/'metrics.json').write_text(json.dumps(results, indent=1)); task.save_plots(out, scorer); _save_card(task, out, learn, splits, results)
+    if run.distill: add_card_section(out/'README.md', rep, 'sentences' if task.name == 'ner' else 'examples')
     if not cfg.keep_checkpoints: shutil.rmtree(out/'checkpoint', ignore_errors=True)
     print(end_summary(task, learn, out, split, text))
     return results
