@@ -23,7 +23,7 @@ from .tasks.core import saved_task
 
 # %% auto #0
 __all__ = ['INT8_LAYERS', 'INT8_KEEP_FLOAT', 'BACKENDS', 'COMPILE_MIN_ITEMS', 'WORDS', 'int8_layers', 'quantize_int8',
-           'Predictor']
+           'Predictor', 'CompiledModel']
 
 # %% ../nbs/08_inference.ipynb #c28056e8
 INT8_LAYERS = {'query_key_value': r'attention\.self\.(query|key|value)$', 'attention_output': r'attention\.output\.dense$',
@@ -106,16 +106,28 @@ def _prepare(self:Predictor, model:TaskModel, task:str|None, fast:bool, quantize
     pack_linears(self.model)
 
 # %% ../nbs/08_inference.ipynb #39f8c97b
+class CompiledModel(nn.Module):
+    "`model` through `torch.compile` (inductor, `freezing`, dynamic shapes); a batch of one runs eager, as a size of 1 would compile anew."
+    def __init__(self, model:nn.Module):
+        super().__init__(); self.model, self.compiled = model, torch.compile(model, dynamic=True, options={'freezing': True})
+    def forward(self, input_ids, **kwargs): return (self.model if len(input_ids) == 1 else self.compiled)(input_ids, **kwargs)
+
 @patch
 def _model_for(self:Predictor, n_items:int):
     "What runs `n_items` items: the eager model, or the backend's (built on first use; a compiled model once it pays)."
     if self.backend == 'eager' or (self._runner is None and self.backend == 'compile' and n_items < COMPILE_MIN_ITEMS): return self.model
     if self._runner is None:
-        if self.backend == 'compile': self._runner = torch.compile(self.model, dynamic=True, options={'freezing': True})
+        if self.backend == 'compile': self._runner = CompiledModel(self.model)
         else:
             from ft_nb.export import onnx_model
             self._runner = onnx_model(self.model, self.tokenizer, self.task, int8=self.int8, path=self.onnx_file)
     return self._runner
+
+@patch
+def warm_up(self:Predictor):
+    "Build the backend's model now (compile it, or open its ONNX Runtime session) and run it once on a batch: a server's first request waits for neither."
+    model = self._model_for(COMPILE_MIN_ITEMS); ids = torch.full((2, 4), self.tokenizer.pad_token_id or 0, device=self.device)
+    with torch.inference_mode(): model(ids, attention_mask=torch.ones_like(ids), task=self.task)
 
 @patch
 def _logprobs(self:Predictor, items:list[dict])->list[np.ndarray]:

@@ -111,3 +111,18 @@ def test_compile_backend_matches_eager(folders):
     texts = TEXTS * 80 # enough items for the compiled path to pay (`COMPILE_MIN_ITEMS`)
     strip = lambda res: [[(e['label'], e['start'], e['end']) for e in ents] for ents in res]
     assert strip(comp(texts)) == strip(eager(texts)) and comp._runner is not None
+
+def test_serve_onnx_backend(folders):
+    "`ft-nb serve --backend onnx` answers what the eager server answers (its session opened while loading)."
+    pytest.importorskip('httpx'); pytest.importorskip('fastapi'); pytest.importorskip('uvicorn')
+    import httpx
+    from ft_nb.serve import background_server, make_app, wait_ready
+    d, _ = folders
+    answers = {}
+    for backend in ('eager', 'onnx'):
+        app = make_app(d/'ner', backend=backend)
+        with background_server(app) as url:
+            wait_ready(url); answers[backend] = httpx.post(f"{url}/predict", json={'texts': TEXTS}, timeout=30).json()['results']
+        assert backend == 'eager' or app.state.model_server.pred._runner is not None
+    strip = lambda recs: [[(e['label'], e['start'], e['end']) for e in r['entities']] for r in recs]
+    assert strip(answers['onnx']) == strip(answers['eager'])
