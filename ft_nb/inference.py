@@ -28,7 +28,7 @@ __all__ = ['INT8_LAYERS', 'INT8_KEEP_FLOAT', 'BACKENDS', 'COMPILE_MIN_ITEMS', 'W
 # %% ../nbs/08_inference.ipynb #c28056e8
 INT8_LAYERS = {'query_key_value': r'attention\.self\.(query|key|value)$', 'attention_output': r'attention\.output\.dense$',
                'ffn_input': r'intermediate\.dense$', 'ffn_output': r'\d\.output\.dense$', 'classifier': r'classifier$'}
-INT8_KEEP_FLOAT = ('classifier', 'ffn_output', 'attention_output') # left in float32 by default: the measured choice, see above
+INT8_KEEP_FLOAT = ('classifier', 'ffn_output') # left in float32 by default: the measured choice, see above
 
 def int8_layers(model:nn.Module, keep_float:tuple=INT8_KEEP_FLOAT)->list[str]: # groups of `INT8_LAYERS` to leave in float32
     "Names of the linear layers of `model` that int8 quantises: all but those of the groups `keep_float`."
