@@ -88,6 +88,8 @@ _WORDS = ('conll', 'tokenizer', 'whitespace') # `ft_nb.inference.WORDS`, spelled
 _REDUCTIONS = ('first', 'mean', 'max') # `ft_nb.evaluation.REDUCTIONS`, likewise
 
 # %% ../nbs/11_cli.ipynb #78a6ed7a
+_BACKENDS = ('eager', 'compile', 'onnx') # `ft_nb.inference.BACKENDS`, spelled out: importing it loads torch
+
 def _predict_args(p:argparse.ArgumentParser):
     p.add_argument('--model', required=True, help="a folder written by ft-nb train")
     p.add_argument('--input', default='-', help="a text file (plain or gzip), one text per line, or - for standard input (default)")
@@ -100,7 +102,11 @@ def _predict_args(p:argparse.ArgumentParser):
     p.add_argument('--context', type=setting_type('context'), default=None, metavar='N',
                    help=_CONTEXT_HELP + "; with context, blank lines separate the documents of the input")
     p.add_argument('--int8', action='store_true', help="dynamic int8 linear layers: faster on the CPU, tags may differ slightly")
-    p.add_argument('--no-fast', action='store_true', help="plain nn.Linear layers instead of oneDNN's (see ft_nb.fastlinear)")
+    p.add_argument('--no-fast', action='store_true', help="eager: plain nn.Linear layers instead of oneDNN's (see ft_nb.fastlinear)")
+    p.add_argument('--backend', choices=_BACKENDS, default='eager', help="eager torch (default), torch.compile (compiled once an input is "
+                   "large enough to pay for it; cached across runs), or ONNX Runtime (the folder's model.onnx, else exported once and cached)")
+    p.add_argument('--data', default=None, metavar='FILE', help="with --int8: a labelled CoNLL file; refuse (exit 2) if int8 loses more than --max-drop strict F1 on it")
+    p.add_argument('--max-drop', type=float, default=0.005, help="the most strict F1 --int8 may lose on --data (default 0.005)")
 
 # %% ../nbs/11_cli.ipynb #862025f8
 def _lr_find_args(p:argparse.ArgumentParser):
@@ -126,6 +132,8 @@ def parser()->argparse.ArgumentParser:
     _lr_find_args(sub.add_parser('lr-find', help="try learning rates on the training data: plot saved, rate suggested", **kw))
     _eval_args(sub.add_parser('eval', help="score a saved model on a labelled file", **kw))
     _predict_args(sub.add_parser('predict', help="tag or classify raw text lines, JSON lines out", **kw))
+    from ft_nb.export import add_export_args # light: no torch, no onnx at import
+    add_export_args(sub.add_parser('export', help="write a saved model as ONNX (model.onnx; --int8: model.int8.onnx) for ONNX Runtime", **kw))
     add_serve_args(sub.add_parser('serve', help="serve a saved model over HTTP: POST /predict, GET /health, /info, /docs", **kw))
     for s in sub.choices.values(): s.add_argument('--debug', action='store_true', default=argparse.SUPPRESS, help=debug)
     return p
@@ -222,10 +230,15 @@ def _documents(pred, lines):
 def _predict(args)->int:
     from ft_nb.data.core import check_input, text_lines
     _checked('--model', check_input, args.model, folder=True); _checked('--input', check_input, args.input)
+    if args.data is not None: _checked('--data', check_input, args.data)
+    if args.data is not None and not args.int8: raise DataError("--data: the F1 check compares int8 with float32; add --int8")
     from ft_nb.inference import Predictor # after the checks, which need no torch
-    pred = Predictor.from_folder(args.model, batch_size=args.bs, aggregation=args.aggregation, words=args.words, decoder=args.decoder,
-                                 fast=not args.no_fast, quantize='int8' if args.int8 else None,
-                                 **({} if args.context is None else {'context': args.context}))
+    kw = dict(batch_size=args.bs, aggregation=args.aggregation, words=args.words, decoder=args.decoder, fast=not args.no_fast,
+              backend=args.backend, **({} if args.context is None else {'context': args.context}))
+    pred = Predictor.from_folder(args.model, quantize='int8' if args.int8 else None, **kw)
+    if args.data is not None:
+        from ft_nb.export import strict_f1, check_int8
+        check_int8(strict_f1(Predictor.from_folder(args.model, **kw), args.data), strict_f1(pred, args.data), args.max_drop, args.data)
     batches = _documents(pred, text_lines(args.input)) if pred.aligner.context and pred.head.kind == 'token' else \
               ((chunk, pred(chunk)) for chunk in _chunks(text_lines(args.input)))
     for texts, results in batches:
@@ -259,7 +272,8 @@ def main(argv:list[str]|None=None)->int:
     except SystemExit as e: return e.code # --help, --version, or a usage error already printed
     if extra: # named by the sub-command, whose flags they are not
         print(f"ft-nb {args.command}: error: unrecognized arguments: {' '.join(extra)} (see ft-nb {args.command} --help)", file=sys.stderr); return 2
-    commands = {'train': _train, 'lr-find': _lr_find, 'eval': _eval, 'predict': _predict, 'serve': serve_from_args}
+    from ft_nb.export import export_from_args
+    commands = {'train': _train, 'lr-find': _lr_find, 'eval': _eval, 'predict': _predict, 'export': export_from_args, 'serve': serve_from_args}
     try: return commands[args.command](args)
     except BrokenPipeError: return 0 # `ft-nb predict ... | head` closed the pipe: not an error
     except KeyboardInterrupt: print(f"\nft-nb {args.command}: interrupted", file=sys.stderr); return 130

@@ -7,7 +7,7 @@ Docs: https://ft-nb.github.io/ft-nb/inference.html.md"""
 # %% ../nbs/08_inference.ipynb #9076f3e2
 from __future__ import annotations
 from pathlib import Path
-import copy, warnings
+import copy, re, warnings
 import numpy as np
 import torch
 from torch import nn
@@ -22,21 +22,44 @@ from .evaluation import REDUCTIONS, forward_batches, word_scores, TagDecoder, en
 from .tasks.core import saved_task
 
 # %% auto #0
-__all__ = ['WORDS', 'quantize_int8', 'Predictor']
+__all__ = ['INT8_LAYERS', 'INT8_KEEP_FLOAT', 'BACKENDS', 'COMPILE_MIN_ITEMS', 'WORDS', 'int8_layers', 'quantize_int8',
+           'Predictor', 'CompiledModel']
 
 # %% ../nbs/08_inference.ipynb #c28056e8
-def quantize_int8(model:nn.Module)->nn.Module:
-    "A copy of `model` for CPU inference, its linear layers dynamically quantised to int8."
-    model = copy.deepcopy(model).cpu().eval(); use_fast_linear(model, False)
+INT8_LAYERS = {'query_key_value': r'attention\.self\.(query|key|value)$', 'attention_output': r'attention\.output\.dense$',
+               'ffn_input': r'intermediate\.dense$', 'ffn_output': r'\d\.output\.dense$', 'classifier': r'classifier$'}
+INT8_KEEP_FLOAT = ('classifier', 'ffn_output') # left in float32 by default: the measured choice, see above
+
+def int8_layers(model:nn.Module, keep_float:tuple=INT8_KEEP_FLOAT)->list[str]: # groups of `INT8_LAYERS` to leave in float32
+    "Names of the linear layers of `model` that int8 quantises: all but those of the groups `keep_float`."
+    if bad := [g for g in keep_float if g not in INT8_LAYERS]: raise ValueError(f"unknown layer groups {bad}; expected some of {list(INT8_LAYERS)}")
+    pats = [INT8_LAYERS[g] for g in keep_float]
+    return [n for n, m in model.named_modules() if isinstance(m, nn.Linear) and not any(re.search(p, n) for p in pats)]
+
+# %% ../nbs/08_inference.ipynb #0b1fb963
+def quantize_int8(model:nn.Module, per_channel:bool=True, # one scale per output row of each weight, else one per matrix
+                  keep_float:tuple=INT8_KEEP_FLOAT)->nn.Module: # groups of `INT8_LAYERS` left in float32
+    "A copy of `model` for CPU inference, its linear layers (but `keep_float`'s) dynamically quantised to int8."
+    model, q = copy.deepcopy(model).cpu().eval(), torch.ao.quantization; use_fast_linear(model, False)
+    qconfig = q.per_channel_dynamic_qconfig if per_channel else q.default_dynamic_qconfig
     with warnings.catch_warnings(): # torch.ao.quantization is deprecated in favour of torchao, and says so on every call
         warnings.simplefilter('ignore')
-        return torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+        return q.quantize_dynamic(model, {n: qconfig for n in int8_layers(model, keep_float)}, dtype=torch.qint8)
 
 # %% ../nbs/08_inference.ipynb #e2da6316
 def _check_quantize(quantize, device)->bool:
     if quantize not in (None, 'int8'): raise ValueError(f"quantize must be None or 'int8', not {quantize!r}")
     if quantize and device.type != 'cpu': raise ValueError(f"int8 quantisation runs on the CPU only, not on {device}")
     return bool(quantize)
+
+# %% ../nbs/08_inference.ipynb #c60b9770
+BACKENDS = ('eager', 'compile', 'onnx') # how `Predictor` runs the model: torch as is, `torch.compile` (inductor), ONNX Runtime
+COMPILE_MIN_ITEMS = 256 # fewer items in a call than this run eager until the compiled model exists: a warm-up would not pay
+
+def _check_backend(backend:str, int8:bool, device):
+    if backend not in BACKENDS: raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
+    if backend == 'onnx' and device.type != 'cpu': raise ValueError(f"backend 'onnx' runs on the CPU here, not on {device}")
+    if backend == 'compile' and int8: raise ValueError("int8 runs with backend 'eager' (torch's int8 kernels) or 'onnx' (ONNX Runtime's), not 'compile'")
 
 # %% ../nbs/08_inference.ipynb #7d5a77b5
 WORDS = ('conll', 'tokenizer', 'whitespace') # how `Predictor` splits raw text into words
@@ -52,12 +75,14 @@ class Predictor:
                  max_len:int|None=None, stride:int=32, batch_size:int=32, # window length in tokens, overlap in words, items per batch
                  aggregation:str='first', device=None, chunk_size:int=2048, # one of `REDUCTIONS`; where to run; texts encoded at a time
                  words:str='conll', decoder:str|None=None, # one of `WORDS`; one of `DECODERS` (`None`: the model's, else 'viterbi')
-                 fast:bool=True, quantize:str|None=None, # oneDNN linear layers on the CPU; 'int8': int8 linear layers (CPU, tags may differ)
-                 context:int|None=None): # words of the same document on each side, in `documents` (`None`: the model's, else 0)
+                 fast:bool=True, quantize:str|None=None, # oneDNN linear layers (eager, CPU); 'int8': int8 linear layers (CPU, tags may differ)
+                 context:int|None=None, # words of the same document on each side, in `documents` (`None`: the model's, else 0)
+                 backend:str='eager', onnx:str|Path|None=None): # one of `BACKENDS`; backend 'onnx': its file (`None`: exported once, cached)
         _check_options(words, aggregation)
         self.tokenizer, self.device, self.words, self.batch_size, self.chunk_size = tokenizer, default_device(device), words, batch_size, chunk_size
         context = getattr(model, 'meta', {}).get('context', 0) if context is None else context
         self.aggregation, self.aligner = aggregation, Aligner(tokenizer, max_len=max_len, stride=stride, context=context)
+        self.backend, self.onnx_file, self._runner = backend, onnx, None
         self._prepare(model, task, fast, quantize)
         self.decoder = self._decoder(decoder, getattr(model, 'meta', {}))
 
@@ -72,19 +97,43 @@ def _decoder(self:Predictor, decoder:str|None, meta:dict)->TagDecoder|None:
 @patch
 def _prepare(self:Predictor, model:TaskModel, task:str|None, fast:bool, quantize:str|None):
     "The model to run (an int8 copy if asked) on the device, with fast linear layers on the CPU, its head `task` and that head's task."
-    self.model = (quantize_int8(model) if _check_quantize(quantize, self.device) else model).eval().to(self.device)
+    self.int8 = _check_quantize(quantize, self.device); _check_backend(self.backend, self.int8, self.device)
+    self.model = (quantize_int8(model) if self.int8 and self.backend == 'eager' else model).eval().to(self.device)
     self.task = task or next(iter(self.model.heads))
     self.head = self.model.heads[self.task]; self.labels = self.head.labels
     self.model_task = saved_task(model, self.tokenizer, self.head) # turns outputs into what users get (`ft_nb.tasks`)
-    use_fast_linear(self.model, fast and self.device.type == 'cpu') # `fast=False` puts back plain `nn.Linear` layers
+    use_fast_linear(self.model, fast and self.backend == 'eager' and self.device.type == 'cpu') # else plain `nn.Linear` layers
     pack_linears(self.model)
 
 # %% ../nbs/08_inference.ipynb #39f8c97b
+class CompiledModel(nn.Module):
+    "`model` through `torch.compile` (inductor, `freezing`, dynamic shapes); a batch of one runs eager, as a size of 1 would compile anew."
+    def __init__(self, model:nn.Module):
+        super().__init__(); self.model, self.compiled = model, torch.compile(model, dynamic=True, options={'freezing': True})
+    def forward(self, input_ids, **kwargs): return (self.model if len(input_ids) == 1 else self.compiled)(input_ids, **kwargs)
+
+@patch
+def _model_for(self:Predictor, n_items:int):
+    "What runs `n_items` items: the eager model, or the backend's (built on first use; a compiled model once it pays)."
+    if self.backend == 'eager' or (self._runner is None and self.backend == 'compile' and n_items < COMPILE_MIN_ITEMS): return self.model
+    if self._runner is None:
+        if self.backend == 'compile': self._runner = CompiledModel(self.model)
+        else:
+            from ft_nb.export import onnx_model
+            self._runner = onnx_model(self.model, self.tokenizer, self.task, int8=self.int8, path=self.onnx_file)
+    return self._runner
+
+@patch
+def warm_up(self:Predictor):
+    "Build the backend's model now (compile it, or open its ONNX Runtime session) and run it once on a batch: a server's first request waits for neither."
+    model = self._model_for(COMPILE_MIN_ITEMS); ids = torch.full((2, 4), self.tokenizer.pad_token_id or 0, device=self.device)
+    with torch.inference_mode(): model(ids, attention_mask=torch.ones_like(ids), task=self.task)
+
 @patch
 def _logprobs(self:Predictor, items:list[dict])->list[np.ndarray]:
     "Log-probabilities of each encoded item, [T, C] per token or [C] per sequence (the head's: a sigmoid per class for multi-label), in item order."
     out = [None] * len(items)
-    for idx, _, logits in forward_batches(self.model, items, self.tokenizer.pad_token_id, self.batch_size, self.device, self.task):
+    for idx, _, logits in forward_batches(self._model_for(len(items)), items, self.tokenizer.pad_token_id, self.batch_size, self.device, self.task):
         lp = (logits.float().log_softmax(-1) if self.head.kind == 'token' else self.head.probs(logits).log()).cpu().numpy()
         for j, i in enumerate(idx): out[i] = lp[j, :len(items[i]['input_ids'])] if lp.ndim == 3 else lp[j]
     return out
@@ -172,7 +221,10 @@ def classify(self:Predictor, texts:list[str], pairs:list[str]|None=None)->list[d
 # %% ../nbs/08_inference.ipynb #f234ee6a
 @patch(cls_method=True)
 def from_folder(cls:Predictor, path:str|Path, **kwargs)->Predictor:
-    "A `Predictor` for the model saved in folder `path`; `kwargs` override its settings."
+    "A `Predictor` for the model saved in folder `path`; `kwargs` override its settings (backend 'onnx': the folder's ONNX file if it has one)."
     model = load_model(path)
     kwargs = {'max_len': model.meta.get('max_len')} | kwargs
+    if kwargs.get('backend') == 'onnx' and kwargs.get('onnx') is None:
+        from ft_nb.export import onnx_file # light: the file names, no onnx import
+        kwargs['onnx'] = onnx_file(path, int8=bool(kwargs.get('quantize')))
     return cls(model, load_tokenizer(path), **kwargs)

@@ -205,8 +205,9 @@ def predictor_runner(pred)->Callable[[list[str], tuple], list[dict]]:
 class ModelServer:
     "A model (a folder or a `Predictor`) behind a `Batcher`, with the `Limits` of its requests."
     def __init__(self, model, limits:Limits|None=None, max_batch:int=32, max_wait_ms:float=5.0,
-                 threads:int|None=None, batch_size:int=32): # torch threads (`None`: leave as is); texts per forward pass
-        self.model, self.limits, self.threads, self.batch_size = model, limits or Limits(), threads, batch_size
+                 threads:int|None=None, batch_size:int=32, # torch threads (`None`: leave as is); texts per forward pass
+                 backend:str='eager'): # the `Predictor`'s backend for a folder: 'eager', 'compile' or 'onnx'
+        self.model, self.limits, self.threads, self.batch_size, self.backend = model, limits or Limits(), threads, batch_size, backend
         self.batcher = Batcher(lambda texts, options: self._runner(texts, options), max_batch, max_wait_ms) # `_runner`: set by `load`
         self.pred = self.error = None; self.ready, self.requests = False, 0
 
@@ -216,13 +217,13 @@ def _predictor(self:ModelServer):
     import torch
     from ft_nb.inference import Predictor
     if self.threads: torch.set_num_threads(self.threads)
-    return self.model if isinstance(self.model, Predictor) else Predictor.from_folder(self.model, batch_size=self.batch_size)
+    return self.model if isinstance(self.model, Predictor) else Predictor.from_folder(self.model, batch_size=self.batch_size, backend=self.backend)
 
 # %% ../nbs/10_serve.ipynb #8b88c951
 @patch
 def load(self:ModelServer):
     "Load the predictor and warm it up (in the inference thread); `ready` once done, `error` if it failed."
-    try: self.pred = self._predictor(); self._runner = predictor_runner(self.pred); self._runner(["Warm up the model ."])
+    try: self.pred = self._predictor(); self.pred.warm_up(); self._runner = predictor_runner(self.pred); self._runner(["Warm up the model ."])
     except Exception as e:
         self.error = f"{type(e).__name__}: {e}"; print(f"ft-nb serve: cannot load {self.model}: {e}", file=sys.stderr)
     else: self.ready = True
@@ -336,7 +337,8 @@ SERVE_OPTIONS = [('--model', None, "a folder written by ft-nb train"), ('--host'
     ('--max-batch', 32, "texts per batch across requests (default 32)"),
     ('--max-wait-ms', 5.0, "how long a request waits for others to batch with (default 5)"),
     ('--max-texts', 64, "texts per request (default 64)"), ('--max-text-chars', 10_000, "characters per text (default 10000)"),
-    ('--timeout-s', 30.0, "seconds a request may wait for its answer before a 504 (default 30)")]
+    ('--timeout-s', 30.0, "seconds a request may wait for its answer before a 504 (default 30)"),
+    ('--backend', 'eager', "eager (default), compile (torch.compile, compiled while loading) or onnx (ONNX Runtime); see ft-nb predict --help")]
 
 # %% ../nbs/10_serve.ipynb #dc81a824
 def add_serve_args(p:argparse.ArgumentParser)->argparse.ArgumentParser:
@@ -350,7 +352,7 @@ def app_from_args(args:argparse.Namespace):
     "The application `ft-nb serve` options describe."
     limits = Limits(args.max_texts, args.max_text_chars, args.timeout_s)
     threads = max(1, (os.cpu_count() or 1) // args.workers)
-    return make_app(args.model, limits=limits, max_batch=args.max_batch, max_wait_ms=args.max_wait_ms, threads=threads)
+    return make_app(args.model, limits=limits, max_batch=args.max_batch, max_wait_ms=args.max_wait_ms, threads=threads, backend=args.backend)
 
 def app_from_env(): return app_from_args(argparse.Namespace(**json.loads(os.environ['FT_NB_SERVE_ARGS'])))
 
