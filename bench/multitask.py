@@ -1,6 +1,6 @@
 """Multi-task against single-task: NER on CoNLL-2003 and sentiment on SST-2, each alone and both on one encoder.
 
-    python bench/multitask.py [--runs ner,sst,both] [--n-ner 2000] [--n-sst 2000] [--n-valid 1000] [--epochs 2] [--lr 1e-4]
+    python bench/multitask.py [--runs ner,sst,both] [--n-ner 1500] [--n-sst 1500] [--n-valid 800] [--epochs 2] [--lr 1e-4]
                               [--bs 32] [--max-len 128] [--seed 42] [--mix proportional] [--threads 2] [--out bench/results/multitask.json]
 
 Fine-tunes the bundled MiniLM with ft-nb's own recipe (`fine_tune`, and `fine_tune_multitask` for both tasks: linear
@@ -23,8 +23,8 @@ def parse(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--runs', default='ner,sst,both', help="comma-separated: ner, sst (each alone), both (one encoder)")
     p.add_argument('--conll', default=str(dev_data_dir('conll2003') or '')); p.add_argument('--sst', default=str(dev_data_dir('sst2_glue') or ''))
-    p.add_argument('--n-ner', type=int, default=2000); p.add_argument('--n-sst', type=int, default=2000)
-    p.add_argument('--n-valid', type=int, default=1000, help="NER validation sentences (the first of valid.txt)")
+    p.add_argument('--n-ner', type=int, default=1500); p.add_argument("--n-sst", type=int, default=1500)
+    p.add_argument('--n-valid', type=int, default=800, help="NER validation sentences (the first of valid.txt)")
     p.add_argument('--n-sst-valid', type=int, default=10**9, help="SST-2 validation texts (default: all 872)")
     p.add_argument('--epochs', type=int, default=2); p.add_argument('--lr', type=float, default=1e-4); p.add_argument('--bs', type=int, default=32)
     p.add_argument('--max-len', type=int, default=128); p.add_argument('--seed', type=int, default=42)
