@@ -96,3 +96,24 @@ def test_weights_scale_each_task_loss(files):
     head = learn.model.heads[task]
     expected = w * head.loss(out['logits'], batch['labels'], word_ids=batch.get('word_ids'))
     assert abs(float(out['loss'].detach()) - float(expected.detach())) < 1e-5
+
+def test_interrupted_mid_epoch_resumes_to_the_uninterrupted_run(files, monkeypatch):
+    "Ctrl-C in the middle of the first epoch, then --resume: the same history as the run never stopped (the tasks' order, shuffles, weights)."
+    import signal, ft_nb.learner
+    # oneDNN's products are not bitwise repeatable from run to run here (two identical multi-task runs differ), plain ones are
+    monkeypatch.setattr(ft_nb.learner, 'use_fast_linear', lambda *args, **kwargs: [])
+    from ft_nb.learner import Callback
+    from ft_nb.multitask import build_multitask_learner, fine_tune_multitask
+    from ft_nb.train import InterruptCB
+    cfg = lambda out, **kw: tiny_cfg(files, out, epochs=2, **kw)
+    with contextlib.redirect_stdout(io.StringIO()): whole = fine_tune_multitask(cfg('whole'))
+    class CtrlC(Callback):
+        def after_predict(self, learn):
+            if learn.training and learn.epoch == 0 and learn.iter == 2: next(cb for cb in learn.cbs if isinstance(cb, InterruptCB))._request(signal.SIGINT, None)
+    with contextlib.redirect_stdout(io.StringIO()):
+        learn = build_multitask_learner(cfg('cut'))
+        with pytest.raises(KeyboardInterrupt): learn.fit(2, cbs=[CtrlC()])
+        resumed = fine_tune_multitask(cfg('cut', resume=str(files/'cut')))
+    keys = ['train_loss', 'valid_loss', 'ner_f1', 'sentiment_accuracy', 'mean']
+    for a, b in zip(whole['history'], resumed['history'], strict=True):
+        assert all(abs(a[k] - b[k]) < 1e-4 for k in keys), {k: (a[k], b[k]) for k in keys}
