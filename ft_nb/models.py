@@ -28,7 +28,8 @@ __all__ = ['PICKLED_WEIGHTS', 'TOKENIZER_FILES', 'MIN_VOCAB', 'MODEL_FILES', 'HE
            'load_tokenizer', 'TokenHead', 'SequenceHead', 'TaskModel', 'token_classifier', 'sequence_classifier',
            'encoder_layers', 'embedding_module', 'set_trainable', 'freeze_bottom', 'train_head_only', 'unfreeze_top',
            'param_groups', 'trainable_summary', 'add_lora', 'merge_lora', 'fsync_path', 'save_error', 'atomic_folder',
-           'save_model', 'read_ft_nb_json', 'position_limit', 'load_model', 'saved_model_folder', 'extend_head']
+           'save_model', 'read_ft_nb_json', 'one_head', 'load_head', 'position_limit', 'load_model',
+           'saved_model_folder', 'extend_head']
 
 # %% ../nbs/03_models.ipynb #0bd4d851
 @contextlib.contextmanager
@@ -393,20 +394,20 @@ def merge_lora(model:TaskModel)->TaskModel:
     return model
 
 # %% ../nbs/03_models.ipynb #7aa14c96
-def _hf_token_layout(model:TaskModel)->bool:
-    "Whether `model` maps onto `transformers`' ...ForTokenClassification: one token head."
-    return len(model.heads) == 1 and next(iter(model.heads.values())).kind == 'token'
+def _hf_head(model:TaskModel)->str|None:
+    "The head saved under `transformers`' own names: the first token head, which `...ForTokenClassification` then loads; `None` without one."
+    return next((n for n, h in model.heads.items() if h.kind == 'token'), None)
 
-def _head_prefix(model:TaskModel, name:str)->str:
-    "How the saved weight names of head `name` start: `transformers`' names for a lone token head, ours otherwise."
-    return '' if _hf_token_layout(model) else f"heads.{name}."
+def _head_prefix(name:str, hf_head:str|None)->str: # a head's name; the head saved under `transformers`' names
+    "How the saved weight names of head `name` start: `transformers`' names for `hf_head`, ours (`heads.<name>.`) for the others."
+    return '' if name == hf_head else f"heads.{name}."
 
 # %% ../nbs/03_models.ipynb #0f526d7a
-def _state_for_saving(model:TaskModel)->dict[str,torch.Tensor]:
+def _state_for_saving(model:TaskModel, hf_head:str|None='first')->dict[str,torch.Tensor]: # 'first': `_hf_head(model)`
     "The model's weights under the names a saved folder uses."
-    prefix = model.encoder.base_model_prefix
+    prefix, hf_head = model.encoder.base_model_prefix, _hf_head(model) if hf_head == 'first' else hf_head
     state = {f"{prefix}.{k}": v for k, v in model.encoder.state_dict().items()}
-    for name, head in model.heads.items(): state |= {_head_prefix(model, name) + k: v for k, v in head.state_dict().items()}
+    for name, head in model.heads.items(): state |= {_head_prefix(name, hf_head) + k: v for k, v in head.state_dict().items()}
     return {k: v.detach().contiguous() for k, v in state.items()}
 
 # %% ../nbs/03_models.ipynb #41e06724
@@ -418,13 +419,13 @@ def _head_meta(head)->dict:
 
 # %% ../nbs/03_models.ipynb #aa976382
 def _config_for_saving(model:TaskModel):
-    "The encoder's config, with the labels of a single head and the architecture `transformers` should build."
-    config = copy.deepcopy(model.encoder.config)
-    if len(model.heads) == 1:
-        labels = next(iter(model.heads.values())).labels
+    "The encoder's config, with the labels of the head `transformers` loads (or of a single head) and the architecture it should build."
+    config, hf = copy.deepcopy(model.encoder.config), _hf_head(model)
+    if hf or len(model.heads) == 1:
+        labels = model.heads[hf or next(iter(model.heads))].labels
         config.id2label, config.label2id = dict(enumerate(labels)), {l: i for i, l in enumerate(labels)}
     arch = type(model.encoder).__name__
-    config.architectures = [arch.removesuffix('Model') + 'ForTokenClassification' if _hf_token_layout(model) else arch]
+    config.architectures = [arch.removesuffix('Model') + 'ForTokenClassification' if hf else arch]
     return config
 
 # %% ../nbs/03_models.ipynb #215ace67
@@ -493,7 +494,7 @@ def _write_model(model:TaskModel, folder:Path, tokenizer, meta:dict):
     _config_for_saving(model).save_pretrained(folder)
     save_file(_state_for_saving(model), folder/'model.safetensors', metadata={'format': 'pt'})
     if tokenizer is not None: tokenizer.save_pretrained(folder)
-    info = dict(ft_nb_format=1, heads={n: _head_meta(h) for n, h in model.heads.items()}, loss_weights=model.loss_weights, meta=meta)
+    info = dict(ft_nb_format=1, heads={n: _head_meta(h) for n, h in model.heads.items()}, hf_head=_hf_head(model), loss_weights=model.loss_weights, meta=meta)
     (folder/'ft_nb.json').write_text(json.dumps(info, indent=1, ensure_ascii=False))
 
 # %% ../nbs/03_models.ipynb #a03a499a
@@ -515,6 +516,7 @@ HEAD_FIELDS = dict(kind=(lambda v: v in ('token', 'sequence'), "'token' or 'sequ
                    crf=(lambda v: isinstance(v, bool), 'true or false'), multi_label=(lambda v: isinstance(v, bool), 'true or false'),
                    pooling=(lambda v: v in ('cls', 'mean'), "'cls' or 'mean'"))
 INFO_FIELDS = dict(loss_weights=(lambda v: v is None or isinstance(v, dict) and all(map(_is_number, v.values())), 'null or numbers by head'),
+                   hf_head=(lambda v: v is None or isinstance(v, str), "null or the name of the head saved under transformers' names"),
                    meta=(lambda v: isinstance(v, dict), 'an object'), ft_nb_format=(lambda v: v == 1, '1 (a newer ft-nb wrote this?)'))
 META_FIELDS = dict(max_len=(lambda v: _is_count(v) and v >= 8, 'a whole number of tokens, at least 8 (as the setting)'),
                    eval_bs=(_is_count, 'a whole number, at least 1'), task=(lambda v: isinstance(v, str) and v != '', 'a task name'))
@@ -536,18 +538,21 @@ def read_ft_nb_json(folder:Path)->dict: # a saved model folder
     if not isinstance(heads := info.get('heads'), dict) or not heads:
         raise ModelError(f"{file}: no 'heads'; expected an object naming at least one head")
     for name, head in heads.items(): _check_fields(f"{file}: head {name!r}", head, HEAD_FIELDS, ('kind', 'labels', 'dropout'))
-    _check_fields(f"{file}: meta", info.get('meta', {}), META_FIELDS)
+    if info.get('hf_head') not in (None, *heads): raise ModelError(f"{file}: hf_head is {info['hf_head']!r:.60}; expected null or one of the heads ({', '.join(heads)})")
+    _check_fields(f"{file}: meta", meta := info.get('meta', {}), META_FIELDS)
+    for name, own in (meta.get('heads') or {}).items(): _check_fields(f"{file}: meta of head {name!r}", own, META_FIELDS) # a multi-task model's
     return info
 
 # %% ../nbs/03_models.ipynb #792f75ca
-def _heads_from_folder(path:Path, config)->tuple[dict, dict, dict]:
-    "The heads' metadata, loss weights and user metadata of a saved folder."
+def _heads_from_folder(path:Path, config)->tuple[dict, dict, dict, str|None]:
+    "The heads' metadata, loss weights and user metadata of a saved folder, and the head saved under `transformers`' names."
     if (path/'ft_nb.json').exists():
-        info = read_ft_nb_json(path)
-        return info['heads'], info.get('loss_weights'), info.get('meta', {})
+        info = read_ft_nb_json(path); heads = info['heads']
+        lone = next(iter(heads)) if len(heads) == 1 and next(iter(heads.values()))['kind'] == 'token' else None # before `hf_head` was saved
+        return heads, info.get('loss_weights'), info.get('meta', {}), info['hf_head'] if 'hf_head' in info else lone
     if any(a.endswith('ForTokenClassification') for a in config.architectures or []):
         labels = [config.id2label[i] for i in sorted(config.id2label)]
-        return {'ner': dict(kind='token', labels=labels, dropout=0.1)}, None, {}
+        return {'ner': dict(kind='token', labels=labels, dropout=0.1)}, None, {}, 'ner'
     raise ModelError(f"{path}: neither an ft-nb model (no ft_nb.json) nor a token-classification model")
 
 # %% ../nbs/03_models.ipynb #cf693031
@@ -557,21 +562,21 @@ def _make_head(hidden_size:int, info:dict):
     return SequenceHead(hidden_size, info['labels'], info['dropout'], info.get('pooling', 'cls'), info.get('multi_label', False))
 
 # %% ../nbs/03_models.ipynb #a80c39ba
-def _check_weights(model:TaskModel, file:Path):
+def _check_weights(model:TaskModel, file:Path, hf_head:str|None): # the head saved under `transformers` names
     "Every weight `model` needs is in safetensors `file`, with the shape that the config and the label map describe."
-    shapes, expected = safetensors_shapes(file), {k: tuple(v.shape) for k, v in _state_for_saving(model).items()}
+    shapes, expected = safetensors_shapes(file), {k: tuple(v.shape) for k, v in _state_for_saving(model, hf_head).items()}
     if missing := sorted(set(expected) - set(shapes)): raise ModelError(f"{file}: missing weights {missing[:5]}")
     if wrong := [k for k in expected if shapes[k] != expected[k]]:
         raise ModelError(f"{file}: {wrong[0]} has shape {shapes[wrong[0]]}, but config.json and ft_nb.json describe "
                         f"{expected[wrong[0]]}: do the label map and the weights belong together?")
 
 # %% ../nbs/03_models.ipynb #1cb0eba2
-def _load_weights(model:TaskModel, path:Path):
+def _load_weights(model:TaskModel, path:Path, hf_head:str|None): # the head saved under `transformers`' names
     "Load the folder's `model.safetensors` into `model`, after checking that every weight is there with its shape."
-    _check_weights(model, path/'model.safetensors'); state = load_file(path/'model.safetensors')
+    _check_weights(model, path/'model.safetensors', hf_head); state = load_file(path/'model.safetensors')
     prefix = model.encoder.base_model_prefix
     model.encoder.load_state_dict({k[len(prefix) + 1:]: v for k, v in state.items() if k.startswith(prefix + '.')}, strict=True)
-    for name, head in model.heads.items(): head.load_state_dict({k: state[_head_prefix(model, name) + k] for k in head.state_dict()})
+    for name, head in model.heads.items(): head.load_state_dict({k: state[_head_prefix(name, hf_head) + k] for k in head.state_dict()})
 
 # %% ../nbs/03_models.ipynb #2a2406ec
 def _saved_config(path:Path):
@@ -580,6 +585,26 @@ def _saved_config(path:Path):
     if not (path/'model.safetensors').exists(): raise ModelError(f"{path}: no model.safetensors; expected the weights save_model writes")
     try: return AutoConfig.from_pretrained(path, trust_remote_code=False)
     except Exception as e: raise ModelError(f"{path/'config.json'}: not a usable config ({type(e).__name__}: {brief(e)})") from None
+
+# %% ../nbs/03_models.ipynb #0a2cc71c
+def one_head(model:TaskModel, name:str, # a (multi-task) model; one of its heads
+             where:str|Path='')->TaskModel: # the folder it came from, for the message
+    "The single-task model of `model`'s head `name`: the same encoder and head (shared, not copied), with that head's own metadata."
+    if name not in model.heads: raise ModelError(f"{where or 'the model'}: no head {name!r}; its heads: {_heads_text(model)}")
+    single, meta = TaskModel(model.encoder, {name: model.heads[name]}), getattr(model, 'meta', None) or {}
+    single.meta = {k: v for k, v in meta.items() if k != 'heads'} | (meta.get('heads') or {}).get(name, {})
+    return single
+
+def _heads_text(model)->str: return ', '.join(f"{n} ({'multi-label' if getattr(h, 'multi_label', False) else h.kind})" for n, h in model.heads.items())
+
+# %% ../nbs/03_models.ipynb #980725ad
+def load_head(path:str|Path, # a folder written by `save_model`
+              head:str|None=None, # the head to load; `None`: the folder's only one
+             )->TaskModel:
+    "The single-task model of one head of the model in `path`: its only head, or `head`; a `ModelError` naming the heads if it has several."
+    model = load_model(path, head)
+    if len(model.heads) > 1: raise ModelError(f"{path}: a multi-task model with heads {_heads_text(model)}: choose one (head=, or --head NAME)")
+    return model
 
 # %% ../nbs/03_models.ipynb #7ed06545
 def position_limit(encoder:nn.Module)->int|None:
@@ -597,15 +622,17 @@ def _fit_max_len(meta:dict, encoder:nn.Module, where:Path)->dict:
     return meta | {'max_len': limit}
 
 # %% ../nbs/03_models.ipynb #4e83357d
-def load_model(path:str|Path)->TaskModel:
+def load_model(path:str|Path, # a folder written by `save_model`
+               head:str|None=None, # only this head, as a single-task model (`one_head`); `None`: every head
+              )->TaskModel:
     "Load a model saved by `save_model` (or a `transformers` token classifier) from its folder, checked first."
     path = Path(path)
     if not path.is_dir(): raise ModelError(f"{path}: no such model folder")
     config = _saved_config(path)
-    heads_info, loss_weights, meta = _heads_from_folder(path, config)
+    heads_info, loss_weights, meta, hf_head = _heads_from_folder(path, config)
     model = TaskModel(encoder_from_config(config), {n: _make_head(config.hidden_size, h) for n, h in heads_info.items()}, loss_weights)
-    _load_weights(model, path); model.meta = _fit_max_len(meta, model.encoder, path/'ft_nb.json')
-    return model.eval()
+    _load_weights(model, path, hf_head); model.meta = _fit_max_len(meta, model.encoder, path/'ft_nb.json')
+    return (model if head is None else one_head(model, head, path)).eval()
 
 # %% ../nbs/03_models.ipynb #812e530a
 def saved_model_folder(name:str|Path|None, # `TrainConfig.model`: `None` (the bundled encoder), a folder or a Hub id
