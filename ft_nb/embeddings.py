@@ -108,5 +108,5 @@ def apply_embeddings(learn, # a Learner not yet fitted
     if learn.opt is not None and mode != 'train': raise ConfigError("embeddings: apply them before the Learner's first fit (its optimizer holds the parameters)")
     if mode == 'freeze': emb.weight.requires_grad_(False)
     note = _sparse(learn, emb) if mode == 'sparse' else 'frozen (the word-embedding table does not train)' if mode == 'freeze' else f"all {emb.num_embeddings:,} rows train"
-    if (task := getattr(getattr(learn, 'run', None), 'task', None)) is not None: task._notes.append(('embeddings', note)) # the start banner's row
+    if (task := getattr(getattr(learn, 'run', None), 'task', None)) is not None: task._notes.append(('embed', note)) # the start banner's row
     return mode, note

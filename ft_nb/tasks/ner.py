@@ -63,7 +63,7 @@ def _changed(report)->str:
 def start_notes(self:NER)->list[tuple[str,str]]:
     "The banner rows of every task, and what `map_types` changed in each file read."
     notes = Task.start_notes(self)
-    return notes + ([('map types', f"{self.cfg.map_types}: " + '; '.join(_changed(r) for r in self.mapped))] if self.type_map else [])
+    return notes + ([('types', f"{self.cfg.map_types}: " + '; '.join(_changed(r) for r in self.mapped))] if self.type_map else [])
 
 # %% ../../nbs/08b_tasks.ner.ipynb #4038de1f
 @patch
