@@ -101,7 +101,8 @@ def _sparse(learn, emb:nn.Embedding)->str:
 def apply_embeddings(learn, # a Learner not yet fitted
                      cfg, # the run's settings: `embeddings`
                     )->tuple[str, str]: # the mode, and a line that says what it does
-    "Train the word embeddings as `cfg.embeddings` says: all rows, only the rows of the training data, or none."
+    "Train the word embeddings as `cfg.embeddings` says: all rows, only the rows of the training data, or none; once per Learner."
+    if (done := getattr(learn, 'embeddings', None)) is not None: return done # applied already (by `build_learner`)
     emb = learn.model.encoder.get_input_embeddings()
     if not isinstance(emb, nn.Embedding): raise ConfigError(f"embeddings: the encoder's word embeddings are a {type(emb).__name__}, not an nn.Embedding")
     mode = embeddings_mode(getattr(cfg, 'embeddings', 'auto'), emb.num_embeddings) # a configuration saved before the setting: 'auto'
@@ -109,4 +110,4 @@ def apply_embeddings(learn, # a Learner not yet fitted
     if mode == 'freeze': emb.weight.requires_grad_(False)
     note = _sparse(learn, emb) if mode == 'sparse' else 'frozen (the word-embedding table does not train)' if mode == 'freeze' else f"all {emb.num_embeddings:,} rows train"
     if (task := getattr(getattr(learn, 'run', None), 'task', None)) is not None: task._notes.append(('embed', note)) # the start banner's row
-    return mode, note
+    learn.embeddings = mode, note; return mode, note
