@@ -17,8 +17,15 @@ code of `ft-nb eval --data a b c` (gold types the model lacks, MISC and OTH, cou
 sentences of each language in `--few-langs` (validated on those same sentences: no target data is held out), and
 scored again on that language's test set: how a little target-language data changes it.
 
-Results go to `--out` (the tutorial nbs/tutorials/10_cross_lingual.ipynb shows them) and the speed and F1 of the modes
-also to embeddings.json beside it (shown by nbs/03c_embeddings.ipynb)."""
+Results go to `--out` (the tutorial nbs/tutorials/10_cross_lingual.ipynb shows them) and, with `--embeddings-out`, the
+speed and F1 of the modes also there (bench/results/embeddings.json, shown by nbs/03c_embeddings.ipynb).
+
+The runs of bench/results: crosslingual_modes.json and embeddings.json (the three modes):
+    python bench/crosslingual.py --n 2000 --n-valid 400 --n-test 200 --few 200 --few-langs 'Chinese (UNER GSD),German (WikiANN)' \
+        --few-epochs 2 --out bench/results/crosslingual_modes.json --embeddings-out bench/results/embeddings.json
+crosslingual.json (the tutorial's model):
+    python bench/crosslingual.py --modes sparse --n 4000 --n-valid 400 --n-test 200 --few 200 \
+        --few-langs 'Chinese (UNER GSD),German (WikiANN)' --few-epochs 2"""
 import argparse, json, os, platform, tempfile, time
 from pathlib import Path
 os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
@@ -63,6 +70,8 @@ def main(args):
     from ft_nb.config import TrainConfig
     from ft_nb.core import dev_data_dir
     from ft_nb.crossling import transfer_sets, evaluate_files
+    from ft_nb.fastlinear import onednn_available
+    onednn_available() # its one-time check draws random numbers: done before the first run's seed, every run draws the same dropout masks
     torch.set_num_threads(args.threads); d = dev_data_dir('conll2003'); work = Path(tempfile.mkdtemp(prefix='ftnb-xl-'))
     n, nv = subset(d/'train.txt', work/'train.conll', args.n), subset(d/'valid.txt', work/'valid.conll', args.n_valid)
     tests = transfer_sets('test') if args.n_test else {}
@@ -133,7 +142,7 @@ def save(args, out:dict):
     p = Path(args.out); p.parent.mkdir(parents=True, exist_ok=True); p.write_text(json.dumps(out, indent=1, ensure_ascii=False))
     emb = {k: out[k] for k in ('meta', 'setup')} | {'modes': {m: {k: (v['mean'] if isinstance(v, dict) and 'mean' in v else v) for k, v in s.items() if k != 'zero_shot'}
                                                             for m, s in out.get('modes', {}).items()}}
-    if emb['modes']: (p.parent/'embeddings.json').write_text(json.dumps(emb, indent=1, ensure_ascii=False))
+    if emb['modes'] and args.embeddings_out: Path(args.embeddings_out).write_text(json.dumps(emb, indent=1, ensure_ascii=False))
 
 def parse(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -143,6 +152,7 @@ def parse(argv=None):
     p.add_argument('--few', type=int, default=200); p.add_argument('--few-langs', default='Chinese (UNER GSD),German (WikiANN),Russian (WikiANN)')
     p.add_argument('--few-epochs', type=int, default=3); p.add_argument('--threads', type=int, default=2)
     p.add_argument('--out', default='bench/results/crosslingual.json')
+    p.add_argument('--embeddings-out', default='', help="also write the modes' speed and F1 there (bench/results/embeddings.json)")
     return p.parse_args(argv)
 
 if __name__ == '__main__': main(parse())
