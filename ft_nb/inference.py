@@ -16,7 +16,7 @@ from .core import default_device
 from .data.align import Aligner
 from .data.context import doc_ids, paragraphs
 from .data.words import split_words, tokenizer_words, whitespace_words
-from .models import TaskModel, load_model, load_tokenizer
+from .models import TaskModel, load_model, load_head, load_tokenizer
 from .fastlinear import use_fast_linear, pack_linears
 from .evaluation import REDUCTIONS, forward_batches, word_scores, TagDecoder, encode_texts
 from .tasks.core import saved_task
@@ -220,9 +220,11 @@ def classify(self:Predictor, texts:list[str], pairs:list[str]|None=None)->list[d
 
 # %% ../nbs/08_inference.ipynb #f234ee6a
 @patch(cls_method=True)
-def from_folder(cls:Predictor, path:str|Path, **kwargs)->Predictor:
+def from_folder(cls:Predictor, path:str|Path,
+                head:str|None=None, # the head of a multi-task model to use (`None`: its only head)
+                **kwargs)->Predictor:
     "A `Predictor` for the model saved in folder `path`; `kwargs` override its settings (backend 'onnx': the folder's ONNX file if it has one)."
-    model = load_model(path)
+    model = load_head(path, head)
     kwargs = {'max_len': model.meta.get('max_len')} | kwargs
     if kwargs.get('backend') == 'onnx' and kwargs.get('onnx') is None:
         from ft_nb.export import onnx_file # light: the file names, no onnx import

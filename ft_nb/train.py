@@ -18,7 +18,7 @@ from .data.core import LabelVocab, DataError, check_output
 from .errors import CheckpointError, ConfigError, OutputError
 from .data.context import ContextDropoutCB
 from .data.load import train_valid_loaders
-from .models import TaskModel, brief, load_tokenizer, load_model, save_model, position_limit
+from .models import TaskModel, brief, load_tokenizer, load_model, load_head, save_model, position_limit
 from .learner import Learner, Callback, adamw, DeviceCB, MixedPrecisionCB, FiniteLossCB, headline_metric
 from .callbacks.schedule import default_cbs, opt_steps_per_epoch
 from .callbacks.log import CSVLoggerCB, TensorBoardCB
@@ -246,6 +246,7 @@ def build_learner(cfg:TrainConfig, # the run's settings
                  )->Learner:
     "The Learner of the run `cfg` describes, not yet fitted; the run's pieces are `learn.run`."
     cfg = check_distill_settings(check_config(cfg)); set_seed(cfg.seed); logging_cbs(cfg, Path(cfg.out)) # a logger that cannot work fails before any file is read
+    if cfg.tasks: from .multitask import build_multitask_learner; return build_multitask_learner(cfg, trains) # several heads: 09b
     out = check_out(cfg) if trains else Path(cfg.out) # so does an output folder that cannot be written or holds another run
     distill = Distillation(cfg) if cfg.teacher else None # and a teacher that cannot teach
     run = read_run(cfg, distill); learn = _task_learner(run.task, out, run.vocab, run.splits, run.items, distill); learn.run = run
@@ -259,6 +260,7 @@ def build_learner(cfg:TrainConfig, # the run's settings
 # %% ../nbs/09_train.ipynb #1b400d2f
 def fine_tune(cfg:TrainConfig)->dict:
     "Train, score and save the model `cfg` describes, for any task; returns the results written to metrics.json."
+    if cfg.tasks: from .multitask import fine_tune_multitask; return fine_tune_multitask(check_distill_settings(check_config(cfg)))
     learn = build_learner(cfg); run = learn.run
     print(start_banner(run.task, learn, run.splits, run.out), flush=True)
     learn.fit(run.task.cfg.epochs)
@@ -382,10 +384,11 @@ def evaluate_saved(model_dir:str|Path, # a folder written by `fine_tune`
                    data:str|Path, # a labelled file in the task's format
                    ignore_unknown:bool=False, # score gold labels the model does not know, as misses
                    predictions:str|Path|None=None, # also write what was scored here (NER: CoNLL columns)
-                   context:int|None=None)->dict: # NER: words of document context on each side; `None`: the model's own
+                   context:int|None=None, # NER: words of document context on each side; `None`: the model's own
+                   head:str|None=None)->dict: # the head of a multi-task model to score (`None`: its only head)
     "Scores (`scores`) and a printable report (`text`) of the model saved in `model_dir` on labelled file `data`."
     if not Path(data).exists(): raise DataError(f"{data}: no such file")
-    model = load_model(model_dir)
+    model = load_head(model_dir, head)
     task, vocab = saved_task(model, load_tokenizer(model_dir)), LabelVocab(next(iter(model.heads.values())).labels)
     if context is not None: task.cfg.context = context
     examples, summary = task.read(data)

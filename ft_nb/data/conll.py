@@ -10,15 +10,17 @@ import gzip
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import chain
+import re
 from pathlib import Path
 from fastcore.basics import patch, store_attr
 from fastcore.meta import delegates
 from .core import Sentence, input_name
+from ..errors import ConfigError
 
 # %% auto #0
-__all__ = ['CORPUS_FORMATS', 'map_types', 'ReadReport', 'Layout', 'sniff_layout', 'ConllReader', 'Sentences', 'read_conll',
-           'write_conll', 'GZIP_MAGIC', 'open_bytes', 'text_lines', 'SCHEME_PREFIXES', 'tag_problem', 'to_iob2',
-           'to_bioes', 'detect_scheme']
+__all__ = ['CORPUS_FORMATS', 'map_types', 'parse_type_map', 'ReadReport', 'Layout', 'sniff_layout', 'ConllReader', 'Sentences',
+           'read_conll', 'write_conll', 'sniff_columns', 'GZIP_MAGIC', 'open_bytes', 'text_lines', 'SCHEME_PREFIXES',
+           'tag_problem', 'to_iob2', 'to_bioes', 'detect_scheme']
 
 # %% ../../nbs/02a_data.conll.ipynb #39d96045
 from .core import DataError # shared by every reader, so one `except DataError` catches them all
@@ -30,17 +32,33 @@ from .core import GZIP_MAGIC, open_bytes, text_lines # the one line reader, shar
 from ..tags import SCHEMES, SCHEMES as SCHEME_PREFIXES, scheme_name, tag_problem, to_iob2, to_bioes, detect_scheme, scheme_from_starts
 _all_ = ['GZIP_MAGIC', 'open_bytes', 'text_lines', 'SCHEME_PREFIXES', 'tag_problem', 'to_iob2', 'to_bioes', 'detect_scheme']
 
-# %% ../../nbs/02a_data.conll.ipynb #d61e826d
+# %% ../../nbs/02a_data.conll.ipynb #ac250b25
 def map_types(tags:list[str], # IOB2 tags
               type_map:dict[str,str], # old type -> new type, or -> 'O' to drop the type
               dropped:Counter|None=None, # if given, counts the dropped entities by type
+              renamed:Counter|None=None, # if given, counts the renamed entities by 'OLD→NEW'
              )->list[str]:
     "`tags` with entity types renamed or dropped as `type_map` says."
     out = []
     for t in tags:
         new = type_map.get(t[2:], t[2:]) if t != 'O' else 'O'
-        if new == 'O' and t[0] == 'B' and dropped is not None: dropped[t[2:]] += 1
+        if t[0] == 'B' and new != t[2:]: c = dropped if new == 'O' else renamed; c is not None and c.update([t[2:] if new == 'O' else f"{t[2:]}→{new}"])
         out.append('O' if new == 'O' else t[:2] + new)
+    return out
+
+# %% ../../nbs/02a_data.conll.ipynb #493472dd
+def parse_type_map(spec:str|None, # e.g. 'MISC=O,PERSON=PER'; `None` or '': no mapping
+                   setting:str='map_types', # the name the error messages give it
+                  )->dict[str,str]:
+    "The `type_map` that `spec` writes as comma-separated `OLD=NEW` pairs (`NEW` 'O': drop the type)."
+    out = {}
+    if not spec: return out
+    for pair in (spec or '').split(','):
+        old, eq, new = (x.strip() for x in pair.partition('='))
+        if not (eq and re.fullmatch(r'[^\s=,]+', old) and re.fullmatch(r'[^\s=,]+', new)) or old == 'O' or re.match(r'[BIES]-', old):
+            raise ConfigError(f"{setting}: {pair.strip()!r} in {spec!r} is not OLD=NEW; expected entity types such as 'MISC=O,PERSON=PER' (=O drops a type)")
+        if out.get(old, new) != new: raise ConfigError(f"{setting}: {old} is mapped twice in {spec!r} ({out[old]} and {new})")
+        out[old] = new
     return out
 
 # %% ../../nbs/02a_data.conll.ipynb #86dc7361
@@ -56,6 +74,7 @@ class ReadReport:
     entities: Counter = field(default_factory=Counter) # entity spans by type, after conversion, mapping and repair
     repaired: list[str] = field(default_factory=list, repr=False) # "file:line I-X -> B-X" for each span that began with I-/E-
     dropped: Counter = field(default_factory=Counter) # entities dropped by `type_map`, by type
+    renamed: Counter = field(default_factory=Counter) # entities renamed by `type_map`, by 'OLD→NEW'
     skipped: Counter = field(default_factory=Counter) # lines skipped, by kind ('comment', '-DOCSTART-')
 
 # %% ../../nbs/02a_data.conll.ipynb #8520cd44
@@ -66,7 +85,8 @@ def docs(self:ReadReport)->int: return len(self.doc_starts)
 def __str__(self:ReadReport):
     ents = ', '.join(f"{k} {v:,}" for k, v in sorted(self.entities.items()))
     return (f"{self.path}: {self.sentences:,} sentences, {self.tokens:,} tokens, {self.docs:,} documents, {self.scheme}; "
-            f"entities: {ents or 'none'}; {len(self.repaired):,} repaired; dropped {dict(self.dropped)}; skipped {dict(self.skipped)}")
+            f"entities: {ents or 'none'}; {len(self.repaired):,} repaired; dropped {dict(self.dropped)}; "
+            + (f"renamed {dict(self.renamed)}; " if self.renamed else '') + f"skipped {dict(self.skipped)}")
 
 # %% ../../nbs/02a_data.conll.ipynb #c444af80
 @dataclass
@@ -194,7 +214,7 @@ def _repair_note(s:Sentence, raw:list[str], i:int)->str:
 def _map_and_count(self:ConllReader, sents:list[Sentence], report:ReadReport):
     "Apply `type_map`, count the entities, and convert to BIOES if asked: the last steps, on IOB2 tags."
     for s in sents:
-        if self.type_map: s.tags = map_types(s.tags, self.type_map, report.dropped)
+        if self.type_map: s.tags = map_types(s.tags, self.type_map, report.dropped, report.renamed)
         report.entities.update(t[2:] for t in s.tags if t[0] == 'B')
         if self.to == 'BIOES': s.tags = to_bioes(s.tags)
 
@@ -278,3 +298,22 @@ CORPUS_FORMATS = { # read_conll options for the corpora in ../shared/data
     'wikiann/rahimi_davidsbatista': {'lang_prefix': True}, # `en:word<TAB>tag`
     'wikiann/rahimi_babelscape': {'token_col': 1}, # `index<TAB>word<TAB>tag`
 }
+
+# %% ../../nbs/02a_data.conll.ipynb #0797ea7e
+def _data_fields(path, n:int=50)->list[list[str]]:
+    "The columns of the first `n` data lines of `path` (no comments, document starts or blank lines)."
+    rows = []
+    for _, text in text_lines(path):
+        if text.strip() and not text.startswith(('#', '-DOCSTART-')): rows.append(text.split('\t') if '\t' in text else text.split())
+        if len(rows) >= n: break
+    return rows
+
+# %% ../../nbs/02a_data.conll.ipynb #f34cb482
+def sniff_columns(path:str|Path, # a CoNLL-like file; '-' (standard input) is read as plain CoNLL
+                 )->dict:
+    "The `read_conll` options of `path`'s layout, guessed from its first data lines: `CORPUS_FORMATS`' kinds, or `{}`."
+    if str(path) == '-' or not Path(path).is_file(): return {}
+    rows = _data_fields(path)
+    if rows and all(len(r) >= 3 and r[0].isdigit() and tag_problem(r[2]) is None for r in rows): return {'token_col': 1, 'tag_col': 2}
+    if rows and all(re.match(r'[a-z]{2,3}:.', r[0]) for r in rows): return {'lang_prefix': True}
+    return {}

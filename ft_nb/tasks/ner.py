@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from fastcore.basics import patch
-from ..data.conll import read_conll
+from ..data.conll import read_conll, parse_type_map, sniff_columns
 from ..data.align import Aligner
 from ..models import token_classifier
 from ..crf import CRF
@@ -36,8 +36,34 @@ class NER(Task):
         cfg = self.cfg
         return bundled_ner_data() if not (cfg.train or cfg.valid or cfg.test) else super().data_files()
     def read(self, path)->tuple[list,str]:
-        sents, report = read_conll(path)
+        "The sentences of `path` (its layout guessed by `sniff_columns`), entity types mapped as `map_types` says, and its summary."
+        sents, report = read_conll(path, type_map=self.type_map or None, **sniff_columns(path))
+        self.mapped.append(report)
         return sents, str(report)
+
+# %% ../../nbs/08b_tasks.ner.ipynb #ab4a101f
+@patch(as_prop=True)
+def type_map(self:NER)->dict[str,str]:
+    "The entity types to rename or drop, from the setting `map_types` (none in a configuration saved before it)."
+    return parse_type_map(getattr(self.cfg, 'map_types', None))
+
+@patch(as_prop=True)
+def mapped(self:NER)->list:
+    "The reports of the files read so far, for the banner's count of what `map_types` changed."
+    if not hasattr(self, '_mapped'): self._mapped = []
+    return self._mapped
+
+# %% ../../nbs/08b_tasks.ner.ipynb #57638757
+def _changed(report)->str:
+    "What `map_types` did to one file's entities, in words."
+    parts = [f"{n:,} {t} dropped" for t, n in report.dropped.items()] + [f"{n:,} {t}" for t, n in report.renamed.items()]
+    return f"{Path(report.path).name}: {', '.join(parts) or 'nothing to map'}"
+
+@patch
+def start_notes(self:NER)->list[tuple[str,str]]:
+    "The banner rows of every task, and what `map_types` changed in each file read."
+    notes = Task.start_notes(self)
+    return notes + ([('types', f"{self.cfg.map_types}: " + '; '.join(_changed(r) for r in self.mapped))] if self.type_map else [])
 
 # %% ../../nbs/08b_tasks.ner.ipynb #4038de1f
 @patch
