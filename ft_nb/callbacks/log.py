@@ -13,7 +13,7 @@ from ..learner import Callback, MetricsCB, current_lr
 from .schedule import opt_steps_per_epoch
 
 # %% auto #0
-__all__ = ['LoggerCB', 'CSVLoggerCB', 'tensorboard_writer', 'TensorBoardCB']
+__all__ = ['LoggerCB', 'logged_rows', 'CSVLoggerCB', 'tensorboard_writer', 'TensorBoardCB']
 
 # %% ../../nbs/05d_callbacks.log.ipynb #bf8e2c22
 class LoggerCB(Callback):
@@ -41,28 +41,44 @@ def after_epoch(self:LoggerCB, learn):
     if learn.training and learn.do_valid and learn.valid_dl is not None: return # the row is complete after validation
     if learn.history: self.log_epoch((learn.epoch + 1) * self.steps, learn.history[-1] | {'epoch': learn.epoch + 1})
 
+# %% ../../nbs/05d_callbacks.log.ipynb #dce02c50
+def logged_rows(path:Path, step:int, epochs:int)->list[list[str]]:
+    "The rows of log `path` up to a position: step rows up to optimizer step `step`, epoch rows of the first `epochs` epochs."
+    def kept(r):
+        try: return len(r) == 6 and (int(r[1]) <= epochs if r[4] else int(r[0]) <= step)
+        except ValueError: return False # a line cut short when the process was killed
+    with open(path, newline='') as f: return [r for r in list(csv.reader(f))[1:] if kept(r)]
+
 # %% ../../nbs/05d_callbacks.log.ipynb #c5171b62
 class CSVLoggerCB(LoggerCB):
     "Write a row per optimizer step (step, epoch, lr, train_loss) and one per value of each epoch's history row to CSV file `path`."
     header = ['step', 'epoch', 'lr', 'train_loss', 'metric', 'value']
     def __init__(self, path:str|Path, every:int=1): super().__init__(every); self.path = Path(path) # every: optimizer steps between rows
-    def open(self, learn):
-        fresh = learn.epoch == 0 or not self.path.exists() # a fit that continues appends
-        self.path.parent.mkdir(parents=True, exist_ok=True); self.file = open(self.path, 'w' if fresh else 'a', newline='', buffering=1)
-        self.writer = csv.writer(self.file)
-        if fresh: self.writer.writerow(self.header)
+    def open(self, learn): self.file = None # opened at the first row, once the fit's position is known (`start`)
+    def before_batch(self, learn):
+        if learn.training and self.file is None: # `learn.iter` counts the batches a resumed epoch had trained before
+            self.start(learn.epoch * self.steps + learn.iter // max(1, round(len(learn.train_dl) / self.steps)), learn.epoch)
 
 # %% ../../nbs/05d_callbacks.log.ipynb #2d762d73
+@patch
+def start(self:CSVLoggerCB, step:int, epochs:int): # the optimizer steps and the epochs done before this fit's first row
+    "Open the file: afresh at step 0, else with the rows logged up to `step` and `epochs`, so that none is written twice."
+    kept = logged_rows(self.path, step, epochs) if step and self.path.exists() else []
+    self.path.parent.mkdir(parents=True, exist_ok=True); self.file = open(self.path, 'w', newline='', buffering=1)
+    self.writer = csv.writer(self.file); self.writer.writerows([self.header, *kept])
+
 @patch
 def log_step(self:CSVLoggerCB, step:int, epoch:int, lr:float, loss:float): self.writer.writerow([step, epoch, f"{lr:.6g}", f"{loss:.6g}", '', ''])
 
 @patch
 def log_epoch(self:CSVLoggerCB, step:int, row:dict):
+    if self.file is None: self.start(step, row['epoch'] - 1) # an epoch without a training batch (resumed after its last one)
     for k, v in row.items():
         if k != 'epoch' and isinstance(v, (int, float)): self.writer.writerow([step, row['epoch'], '', '', k, f"{v:.6g}"])
 
 @patch
-def close(self:CSVLoggerCB): self.file.close()
+def close(self:CSVLoggerCB):
+    if self.file is not None: self.file.close()
 
 # %% ../../nbs/05d_callbacks.log.ipynb #3db1dd9d
 def tensorboard_writer():
