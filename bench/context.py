@@ -11,7 +11,8 @@ words of the same document on each side, fitted to `--max-len`, labelled -100. T
 scored on the whole validation file (strict and lenient IOB2 entity F1 on words, `evaluate_ner`, constrained Viterbi).
 
 Reported per run: tokens per training and validation item (mean), training tokens per epoch once padded, seconds per
-training epoch (the mean of the epochs), evaluation seconds, strict and lenient F1. `--dropout p` adds
+training epoch (the mean of the epochs; wall and CPU seconds, and the load average at the end), evaluation seconds, strict
+and lenient F1. `--dropout p` adds
 `ContextDropoutCB(p)` (FLERT's context dropout); `--marker` puts the tokenizer's `[SEP]` between context and sentence.
 Results are merged into `--out` (one entry per setting and seed, so runs can be added one at a time); the predicted
 tags of seed 42 on the validation file go next to it (`context_preds.json.gz`), for the examples of the tutorial."""
@@ -43,12 +44,12 @@ def parse(argv=None):
 def run_key(context:int, dropout:float, marker:bool, seed:int)->str: return f"c{context}_d{dropout:g}_m{int(marker)}_s{seed}"
 
 class EpochTimes:
-    "Seconds of each training epoch (a Learner callback)."
+    "Wall and CPU seconds of each training epoch (a Learner callback); CPU seconds compare better on a shared machine."
     order = 100
-    def before_fit(self, learn): self.times = []
-    def before_epoch(self, learn): self.t = time.perf_counter()
+    def before_fit(self, learn): self.times, self.cpu = [], []
+    def before_epoch(self, learn): self.t, self.c = time.perf_counter(), time.process_time()
     def after_epoch(self, learn):
-        if learn.training: self.times.append(time.perf_counter() - self.t)
+        if learn.training: self.times.append(time.perf_counter() - self.t); self.cpu.append(time.process_time() - self.c)
 
 def data(args):
     from ft_nb.data.conll import read_conll
@@ -85,7 +86,8 @@ def one_run(args, train, valid, vocab, tok, context:int, seed:int)->tuple[dict, 
     padded = sum(len(b) * max(len(train_items[i]['input_ids']) for i in b) for b in dl.batch_sampler)
     res = dict(context=context, dropout=dropout, marker=args.marker, seed=seed, sentences=len(train), valid_sentences=len(valid),
                tokens_per_item=lens(train_items), valid_tokens_per_item=lens(valid_items), padded_tokens_per_epoch=padded,
-               epoch_s=times.times, epoch_s_mean=float(np.mean(times.times)), eval_s=eval_s, prep_s=prep_s,
+               epoch_s=times.times, epoch_s_mean=float(np.mean(times.times)), epoch_cpu_s=times.cpu, epoch_cpu_s_mean=float(np.mean(times.cpu)),
+               eval_s=eval_s, prep_s=prep_s, load_avg=os.getloadavg(),
                f1=s['f1'], lenient_f1=s['lenient_f1'], precision=s.get('precision'), recall=s.get('recall'),
                threads=torch.get_num_threads(), max_len=args.max_len, epochs=args.epochs, lr=args.lr, bs=args.bs)
     return res, predicted
