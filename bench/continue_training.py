@@ -1,6 +1,6 @@
 """Continued fine-tuning of a saved NER model: on new sentences with the same labels, and with one new label (MISC).
 
-    python bench/continue_training.py [--n 2000] [--new 2000] [--epochs 2] [--lr 1e-4] [--bs 32] [--monitor-n 1000]
+    python bench/continue_training.py [--n 1000] [--new 1000] [--epochs 2] [--lr 1e-4] [--bs 32] [--monitor-n 500]
                                       [--threads 2] [--work /tmp/ft-nb-continue] [--out bench/results/continue_training.json]
 
 Three runs of `fine_tune` (what `ft-nb train` runs), one after the other in this process, on CoNLL-2003:
@@ -28,9 +28,9 @@ def parse(argv=None):
     d = dev_data_dir('conll2003')
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--train', default=str(d/'train.txt') if d else None); p.add_argument('--valid', default=str(d/'valid.txt') if d else None)
-    p.add_argument('--n', type=int, default=2000, help="base training sentences: whole documents within the first N")
-    p.add_argument('--new', type=int, default=2000, help="new training sentences: whole documents within the next N")
-    p.add_argument('--monitor-n', type=int, default=1000, help="validation sentences (whole documents) that pick the kept epoch; the rest of valid is held out")
+    p.add_argument('--n', type=int, default=1000, help="base training sentences: whole documents within the first N")
+    p.add_argument('--new', type=int, default=1000, help="new training sentences: whole documents within the next N")
+    p.add_argument('--monitor-n', type=int, default=500, help="validation sentences (whole documents) that pick the kept epoch; the rest of valid is held out")
     p.add_argument('--epochs', type=int, default=2); p.add_argument('--lr', type=float, default=1e-4); p.add_argument('--bs', type=int, default=32)
     p.add_argument('--threads', type=int, default=2); p.add_argument('--model', default=None, help="the encoder of the base run (default: the bundled MiniLM)")
     p.add_argument('--runs', default='base,same_labels,new_label', help="which runs, in order (a continued run needs base's folder in --work)")

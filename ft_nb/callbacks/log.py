@@ -21,15 +21,23 @@ class LoggerCB(Callback):
     order = MetricsCB.order + 1 # after MetricsCB: the epoch's row of `learn.history` is written
     def __init__(self, every:int=1): self.every = every # optimizer steps between readings of the loss and the rate
     def open(self, learn): "Start writing: called before the fit."
+    def start(self, step:int, epochs:int): "Called once before the first reading, with the optimizer steps and the epochs done before it."
     def close(self): "Finish writing: called when the fit ends, also when cut short."
-    def before_fit(self, learn): self.steps = opt_steps_per_epoch(learn); self.open(learn)
+    def before_fit(self, learn): self.steps, self.started = opt_steps_per_epoch(learn), False; self.open(learn)
     def cleanup_fit(self, learn): self.close()
 
 # %% ../../nbs/05d_callbacks.log.ipynb #10630e6a
+def _batches_per_step(logger:LoggerCB, learn)->int: return max(1, round(len(learn.train_dl) / logger.steps)) # several with AccumulateCB
+
+@patch
+def before_batch(self:LoggerCB, learn):
+    "At the fit's first training batch: `start`, at the step it goes on from (`learn.iter` counts the batches a resumed epoch did)."
+    if learn.training and not self.started: self.started = True; self.start(learn.epoch * self.steps + learn.iter // _batches_per_step(self, learn), learn.epoch)
+
 @patch
 def after_batch(self:LoggerCB, learn):
     "After an optimizer step: the loss and the rate, every `every` steps."
-    n_acc = max(1, round(len(learn.train_dl) / self.steps)) # batches per optimizer step
+    n_acc = _batches_per_step(self, learn)
     if not (learn.training and learn.sync_gradients) or ((learn.iter + 1) // n_acc) % self.every: return
     self.step = learn.epoch * self.steps + min((learn.iter + 1 + n_acc - 1) // n_acc, self.steps)
     self.log_step(self.step, learn.epoch + 1, current_lr(learn), learn.loss.item())
@@ -39,6 +47,7 @@ def after_batch(self:LoggerCB, learn):
 def after_epoch(self:LoggerCB, learn):
     "The epoch's row of `learn.history`, once complete, at the step that ends the epoch."
     if learn.training and learn.do_valid and learn.valid_dl is not None: return # the row is complete after validation
+    if not self.started: self.started = True; self.start((learn.epoch + 1) * self.steps, learn.epoch) # resumed after the epoch's last batch
     if learn.history: self.log_epoch((learn.epoch + 1) * self.steps, learn.history[-1] | {'epoch': learn.epoch + 1})
 
 # %% ../../nbs/05d_callbacks.log.ipynb #dce02c50
@@ -54,10 +63,7 @@ class CSVLoggerCB(LoggerCB):
     "Write a row per optimizer step (step, epoch, lr, train_loss) and one per value of each epoch's history row to CSV file `path`."
     header = ['step', 'epoch', 'lr', 'train_loss', 'metric', 'value']
     def __init__(self, path:str|Path, every:int=1): super().__init__(every); self.path = Path(path) # every: optimizer steps between rows
-    def open(self, learn): self.file = None # opened at the first row, once the fit's position is known (`start`)
-    def before_batch(self, learn):
-        if learn.training and self.file is None: # `learn.iter` counts the batches a resumed epoch had trained before
-            self.start(learn.epoch * self.steps + learn.iter // max(1, round(len(learn.train_dl) / self.steps)), learn.epoch)
+    def open(self, learn): self.file = None # opened by `start`, once the fit's position is known
 
 # %% ../../nbs/05d_callbacks.log.ipynb #2d762d73
 @patch
@@ -72,7 +78,6 @@ def log_step(self:CSVLoggerCB, step:int, epoch:int, lr:float, loss:float): self.
 
 @patch
 def log_epoch(self:CSVLoggerCB, step:int, row:dict):
-    if self.file is None: self.start(step, row['epoch'] - 1) # an epoch without a training batch (resumed after its last one)
     for k, v in row.items():
         if k != 'epoch' and isinstance(v, (int, float)): self.writer.writerow([step, row['epoch'], '', '', k, f"{v:.6g}"])
 
@@ -94,8 +99,10 @@ class TensorBoardCB(LoggerCB):
     def __init__(self, log_dir:str|Path, every:int=10, # optimizer steps between readings
                  writer_cls=None): # a `SummaryWriter`-like class (`None`: `tensorboard_writer()`, which checks it is installed)
         super().__init__(every); self.log_dir, self.writer_cls = Path(log_dir), writer_cls or tensorboard_writer()
-    def open(self, learn): self.writer = self.writer_cls(log_dir=str(self.log_dir))
-    def close(self): self.writer.close()
+    def open(self, learn): self.writer = None # made by `start`, which knows where the fit goes on
+    def start(self, step, epochs): self.writer = self.writer_cls(log_dir=str(self.log_dir), purge_step=step + 1 if step else None)
+    def close(self):
+        if self.writer is not None: self.writer.close()
 
 # %% ../../nbs/05d_callbacks.log.ipynb #82e210ac
 @patch
