@@ -14,7 +14,9 @@ Reported per run: tokens per training and validation item (mean), training token
 training epoch (the mean of the epochs; wall and CPU seconds, and the load average at the end), evaluation seconds, strict
 and lenient F1. `--dropout p` adds
 `ContextDropoutCB(p)` (FLERT's context dropout); `--marker` puts the tokenizer's `[SEP]` between context and sentence.
-Results are merged into `--out` (one entry per setting and seed, so runs can be added one at a time); the predicted
+Results are merged into `--out` (one entry per setting and seed, so runs can be added one at a time; each records its
+`invocation`, the time this process started, and compare times only within one: an entry of an earlier invocation that a
+new run replaces is kept as `key@invocation`); the predicted
 tags of seed 42 on the validation file go next to it (`context_preds.json.gz`), for the examples of the tutorial."""
 import argparse, gzip, json, os, time
 from pathlib import Path
@@ -161,13 +163,16 @@ def main(argv=None):
     results = json.loads(out.read_text()) if out.exists() else {}
     preds_path = out.with_name('context_preds.json.gz')
     preds = json.loads(gzip.decompress(preds_path.read_bytes())) if preds_path.exists() else {}
-    train, valid, vocab, tok = data(args)
+    train, valid, vocab, tok = data(args); started = time.strftime('%Y-%m-%dT%H:%M:%S')
     if args.time_batches: return main_cost(args, train, vocab, tok)
     if args.tokens_only: return main_tokens(args, train, valid, vocab, tok)
     for seed in map(int, args.seeds.split(',')):
         for context in map(int, args.contexts.split(',')):
             res, predicted = one_run(args, train, valid, vocab, tok, context, seed)
-            key = run_key(context, res['dropout'], args.marker, seed); results[key] = res
+            key, res['invocation'] = run_key(context, res['dropout'], args.marker, seed), started
+            if key in results and results[key].get('invocation', started) != started: # a run of another invocation: kept beside
+                results[f"{key}@{results[key]['invocation']}"] = results.pop(key)
+            results[key] = res
             print(f"{key}: F1 {res['f1']:.4f} (lenient {res['lenient_f1']:.4f}), {res['tokens_per_item']:.1f} tokens/item, "
                   f"{res['epoch_s_mean']:.1f} s/epoch, eval {res['eval_s']:.1f} s", flush=True)
             out.write_text(json.dumps(results, indent=1))
