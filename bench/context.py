@@ -171,7 +171,7 @@ def main(argv=None):
             res, predicted = one_run(args, train, valid, vocab, tok, context, seed)
             key, res['invocation'] = run_key(context, res['dropout'], args.marker, seed), started
             if key in results and results[key].get('invocation', started) != started: # a run of another invocation: kept beside
-                results[f"{key}@{results[key]['invocation']}"] = results.pop(key)
+                earlier = results.pop(key); results[f"{key}@{earlier['invocation']}"] = earlier
             results[key] = res
             print(f"{key}: F1 {res['f1']:.4f} (lenient {res['lenient_f1']:.4f}), {res['tokens_per_item']:.1f} tokens/item, "
                   f"{res['epoch_s_mean']:.1f} s/epoch, eval {res['eval_s']:.1f} s", flush=True)
