@@ -11,9 +11,12 @@ words of the same document on each side, fitted to `--max-len`, labelled -100. T
 scored on the whole validation file (strict and lenient IOB2 entity F1 on words, `evaluate_ner`, constrained Viterbi).
 
 Reported per run: tokens per training and validation item (mean), training tokens per epoch once padded, seconds per
-training epoch (the mean of the epochs), evaluation seconds, strict and lenient F1. `--dropout p` adds
+training epoch (the mean of the epochs; wall and CPU seconds, and the load average at the end), evaluation seconds, strict
+and lenient F1. `--dropout p` adds
 `ContextDropoutCB(p)` (FLERT's context dropout); `--marker` puts the tokenizer's `[SEP]` between context and sentence.
-Results are merged into `--out` (one entry per setting and seed, so runs can be added one at a time); the predicted
+Results are merged into `--out` (one entry per setting and seed, so runs can be added one at a time; each records its
+`invocation`, the time this process started, and compare times only within one: an entry of an earlier invocation that a
+new run replaces is kept as `key@invocation`); the predicted
 tags of seed 42 on the validation file go next to it (`context_preds.json.gz`), for the examples of the tutorial."""
 import argparse, gzip, json, os, time
 from pathlib import Path
@@ -43,12 +46,12 @@ def parse(argv=None):
 def run_key(context:int, dropout:float, marker:bool, seed:int)->str: return f"c{context}_d{dropout:g}_m{int(marker)}_s{seed}"
 
 class EpochTimes:
-    "Seconds of each training epoch (a Learner callback)."
+    "Wall and CPU seconds of each training epoch (a Learner callback); CPU seconds compare better on a shared machine."
     order = 100
-    def before_fit(self, learn): self.times = []
-    def before_epoch(self, learn): self.t = time.perf_counter()
+    def before_fit(self, learn): self.times, self.cpu = [], []
+    def before_epoch(self, learn): self.t, self.c = time.perf_counter(), time.process_time()
     def after_epoch(self, learn):
-        if learn.training: self.times.append(time.perf_counter() - self.t)
+        if learn.training: self.times.append(time.perf_counter() - self.t); self.cpu.append(time.process_time() - self.c)
 
 def data(args):
     from ft_nb.data.conll import read_conll
@@ -85,7 +88,8 @@ def one_run(args, train, valid, vocab, tok, context:int, seed:int)->tuple[dict, 
     padded = sum(len(b) * max(len(train_items[i]['input_ids']) for i in b) for b in dl.batch_sampler)
     res = dict(context=context, dropout=dropout, marker=args.marker, seed=seed, sentences=len(train), valid_sentences=len(valid),
                tokens_per_item=lens(train_items), valid_tokens_per_item=lens(valid_items), padded_tokens_per_epoch=padded,
-               epoch_s=times.times, epoch_s_mean=float(np.mean(times.times)), eval_s=eval_s, prep_s=prep_s,
+               epoch_s=times.times, epoch_s_mean=float(np.mean(times.times)), epoch_cpu_s=times.cpu, epoch_cpu_s_mean=float(np.mean(times.cpu)),
+               eval_s=eval_s, prep_s=prep_s, load_avg=os.getloadavg(),
                f1=s['f1'], lenient_f1=s['lenient_f1'], precision=s.get('precision'), recall=s.get('recall'),
                threads=torch.get_num_threads(), max_len=args.max_len, epochs=args.epochs, lr=args.lr, bs=args.bs)
     return res, predicted
@@ -159,13 +163,16 @@ def main(argv=None):
     results = json.loads(out.read_text()) if out.exists() else {}
     preds_path = out.with_name('context_preds.json.gz')
     preds = json.loads(gzip.decompress(preds_path.read_bytes())) if preds_path.exists() else {}
-    train, valid, vocab, tok = data(args)
+    train, valid, vocab, tok = data(args); started = time.strftime('%Y-%m-%dT%H:%M:%S')
     if args.time_batches: return main_cost(args, train, vocab, tok)
     if args.tokens_only: return main_tokens(args, train, valid, vocab, tok)
     for seed in map(int, args.seeds.split(',')):
         for context in map(int, args.contexts.split(',')):
             res, predicted = one_run(args, train, valid, vocab, tok, context, seed)
-            key = run_key(context, res['dropout'], args.marker, seed); results[key] = res
+            key, res['invocation'] = run_key(context, res['dropout'], args.marker, seed), started
+            if key in results and results[key].get('invocation', started) != started: # a run of another invocation: kept beside
+                earlier = results.pop(key); results[f"{key}@{earlier['invocation']}"] = earlier
+            results[key] = res
             print(f"{key}: F1 {res['f1']:.4f} (lenient {res['lenient_f1']:.4f}), {res['tokens_per_item']:.1f} tokens/item, "
                   f"{res['epoch_s_mean']:.1f} s/epoch, eval {res['eval_s']:.1f} s", flush=True)
             out.write_text(json.dumps(results, indent=1))

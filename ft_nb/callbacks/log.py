@@ -13,7 +13,7 @@ from ..learner import Callback, MetricsCB, current_lr
 from .schedule import opt_steps_per_epoch
 
 # %% auto #0
-__all__ = ['LoggerCB', 'CSVLoggerCB', 'tensorboard_writer', 'TensorBoardCB']
+__all__ = ['LoggerCB', 'logged_rows', 'CSVLoggerCB', 'tensorboard_writer', 'TensorBoardCB']
 
 # %% ../../nbs/05d_callbacks.log.ipynb #bf8e2c22
 class LoggerCB(Callback):
@@ -21,15 +21,23 @@ class LoggerCB(Callback):
     order = MetricsCB.order + 1 # after MetricsCB: the epoch's row of `learn.history` is written
     def __init__(self, every:int=1): self.every = every # optimizer steps between readings of the loss and the rate
     def open(self, learn): "Start writing: called before the fit."
+    def start(self, step:int, epochs:int): "Called once before the first reading, with the optimizer steps and the epochs done before it."
     def close(self): "Finish writing: called when the fit ends, also when cut short."
-    def before_fit(self, learn): self.steps = opt_steps_per_epoch(learn); self.open(learn)
+    def before_fit(self, learn): self.steps, self.started = opt_steps_per_epoch(learn), False; self.open(learn)
     def cleanup_fit(self, learn): self.close()
 
 # %% ../../nbs/05d_callbacks.log.ipynb #10630e6a
+def _batches_per_step(logger:LoggerCB, learn)->int: return max(1, round(len(learn.train_dl) / logger.steps)) # several with AccumulateCB
+
+@patch
+def before_batch(self:LoggerCB, learn):
+    "At the fit's first training batch: `start`, at the step it goes on from (`learn.iter` counts the batches a resumed epoch did)."
+    if learn.training and not self.started: self.started = True; self.start(learn.epoch * self.steps + learn.iter // _batches_per_step(self, learn), learn.epoch)
+
 @patch
 def after_batch(self:LoggerCB, learn):
     "After an optimizer step: the loss and the rate, every `every` steps."
-    n_acc = max(1, round(len(learn.train_dl) / self.steps)) # batches per optimizer step
+    n_acc = _batches_per_step(self, learn)
     if not (learn.training and learn.sync_gradients) or ((learn.iter + 1) // n_acc) % self.every: return
     self.step = learn.epoch * self.steps + min((learn.iter + 1 + n_acc - 1) // n_acc, self.steps)
     self.log_step(self.step, learn.epoch + 1, current_lr(learn), learn.loss.item())
@@ -39,20 +47,32 @@ def after_batch(self:LoggerCB, learn):
 def after_epoch(self:LoggerCB, learn):
     "The epoch's row of `learn.history`, once complete, at the step that ends the epoch."
     if learn.training and learn.do_valid and learn.valid_dl is not None: return # the row is complete after validation
+    if not self.started: self.started = True; self.start((learn.epoch + 1) * self.steps, learn.epoch) # resumed after the epoch's last batch
     if learn.history: self.log_epoch((learn.epoch + 1) * self.steps, learn.history[-1] | {'epoch': learn.epoch + 1})
+
+# %% ../../nbs/05d_callbacks.log.ipynb #dce02c50
+def logged_rows(path:Path, step:int, epochs:int)->list[list[str]]:
+    "The rows of log `path` up to a position: step rows up to optimizer step `step`, epoch rows of the first `epochs` epochs."
+    def kept(r):
+        try: return len(r) == 6 and (int(r[1]) <= epochs if r[4] else int(r[0]) <= step)
+        except ValueError: return False # a line cut short when the process was killed
+    with open(path, newline='') as f: return [r for r in list(csv.reader(f))[1:] if kept(r)]
 
 # %% ../../nbs/05d_callbacks.log.ipynb #c5171b62
 class CSVLoggerCB(LoggerCB):
     "Write a row per optimizer step (step, epoch, lr, train_loss) and one per value of each epoch's history row to CSV file `path`."
     header = ['step', 'epoch', 'lr', 'train_loss', 'metric', 'value']
     def __init__(self, path:str|Path, every:int=1): super().__init__(every); self.path = Path(path) # every: optimizer steps between rows
-    def open(self, learn):
-        fresh = learn.epoch == 0 or not self.path.exists() # a fit that continues appends
-        self.path.parent.mkdir(parents=True, exist_ok=True); self.file = open(self.path, 'w' if fresh else 'a', newline='', buffering=1)
-        self.writer = csv.writer(self.file)
-        if fresh: self.writer.writerow(self.header)
+    def open(self, learn): self.file = None # opened by `start`, once the fit's position is known
 
 # %% ../../nbs/05d_callbacks.log.ipynb #2d762d73
+@patch
+def start(self:CSVLoggerCB, step:int, epochs:int): # the optimizer steps and the epochs done before this fit's first row
+    "Open the file: afresh at step 0, else with the rows logged up to `step` and `epochs`, so that none is written twice."
+    kept = logged_rows(self.path, step, epochs) if step and self.path.exists() else []
+    self.path.parent.mkdir(parents=True, exist_ok=True); self.file = open(self.path, 'w', newline='', buffering=1)
+    self.writer = csv.writer(self.file); self.writer.writerows([self.header, *kept])
+
 @patch
 def log_step(self:CSVLoggerCB, step:int, epoch:int, lr:float, loss:float): self.writer.writerow([step, epoch, f"{lr:.6g}", f"{loss:.6g}", '', ''])
 
@@ -62,7 +82,8 @@ def log_epoch(self:CSVLoggerCB, step:int, row:dict):
         if k != 'epoch' and isinstance(v, (int, float)): self.writer.writerow([step, row['epoch'], '', '', k, f"{v:.6g}"])
 
 @patch
-def close(self:CSVLoggerCB): self.file.close()
+def close(self:CSVLoggerCB):
+    if self.file is not None: self.file.close()
 
 # %% ../../nbs/05d_callbacks.log.ipynb #3db1dd9d
 def tensorboard_writer():
@@ -78,8 +99,10 @@ class TensorBoardCB(LoggerCB):
     def __init__(self, log_dir:str|Path, every:int=10, # optimizer steps between readings
                  writer_cls=None): # a `SummaryWriter`-like class (`None`: `tensorboard_writer()`, which checks it is installed)
         super().__init__(every); self.log_dir, self.writer_cls = Path(log_dir), writer_cls or tensorboard_writer()
-    def open(self, learn): self.writer = self.writer_cls(log_dir=str(self.log_dir))
-    def close(self): self.writer.close()
+    def open(self, learn): self.writer = None # made by `start`, which knows where the fit goes on
+    def start(self, step, epochs): self.writer = self.writer_cls(log_dir=str(self.log_dir), purge_step=step + 1 if step else None)
+    def close(self):
+        if self.writer is not None: self.writer.close()
 
 # %% ../../nbs/05d_callbacks.log.ipynb #82e210ac
 @patch

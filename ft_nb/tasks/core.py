@@ -14,7 +14,7 @@ from ..config import TrainConfig
 from ..errors import ModelError
 
 # %% auto #0
-__all__ = ['ALIASES', 'REQUIRED', 'Task', 'task_names', 'get_task', 'saved_task']
+__all__ = ['INPUT_SETTINGS', 'ALIASES', 'REQUIRED', 'Task', 'task_names', 'get_task', 'saved_task']
 
 # %% ../../nbs/08a_tasks.core.ipynb #304fdfd1
 class Task:
@@ -101,6 +101,14 @@ def _mismatch(task:Task, folder:Path, model, fitting:list[str])->ModelError:
     return ModelError(f"{folder}: a saved {saved} model (heads {heads}), which the {task.name} task cannot continue; "
                       f"train it with --task {saved}, or give an encoder (not a trained model) as --model")
 
+# %% ../../nbs/08a_tasks.core.ipynb #6f234e08
+INPUT_SETTINGS = ('max_len', 'context') # what shapes the items the encoder reads: a continued model is best trained on the same
+
+def _inputs_note(saved:dict, cfg:TrainConfig)->list[tuple[str,str]]:
+    "A banner row naming the settings of `INPUT_SETTINGS` in which the run `cfg` differs from the saved model's run (`saved`)."
+    diffs = [f"{k} {saved[k]} (this run: {getattr(cfg, k)})" for k in INPUT_SETTINGS if k in saved and saved[k] != getattr(cfg, k)]
+    return [('inputs', f"the saved model was trained with {', '.join(diffs)}; give the same to train it as it was")] if diffs else []
+
 # %% ../../nbs/08a_tasks.core.ipynb #45b88308
 @patch
 def _task_head(self:Task, folder:Path, model)->"TaskModel":
@@ -112,6 +120,7 @@ def _task_head(self:Task, folder:Path, model)->"TaskModel":
     self.saved_labels = list(model.heads[name].labels)
     self._notes = [('continue', f"the saved model in {folder}: its encoder and its {name!r} head")]
     self._notes += [('heads', f"left out the saved model's other heads: {', '.join(others)}")] if others else []
+    self._notes += _inputs_note((getattr(model, 'meta', None) or {}).get('config', {}), self.cfg)
     kept = TaskModel(model.encoder, {name: model.heads[name]}); kept.meta = model.meta
     return kept
 
