@@ -68,7 +68,11 @@ _EXAMPLES = """examples:
   ft-nb train --config run.yaml --lr 3e-5      settings from a file; flags win
   ft-nb lr-find --train train.conll --valid dev.conll   a learning rate to start from, and its plot
   ft-nb eval --model my-model --data test.conll --json
-  ft-nb predict --model my-model --input texts.txt > entities.jsonl"""
+  ft-nb predict --model my-model --input texts.txt > entities.jsonl
+  ft-nb eval --model my-model --data es.conll nl.conll de.iob2    one table: a row per file (strict and lenient F1)
+  ft-nb train --config multitask.yaml           several tasks on one encoder (tasks: a list of task, train, valid)
+  ft-nb train --teacher my-model --student-layers 3 --train train.conll --valid dev.conll --out small   distillation
+  ft-nb export --model my-model --onnx --int8 --data dev.conll --out my-model-onnx   ONNX; int8 refused if it loses F1"""
 
 # %% ../nbs/11_cli.ipynb #ca594117
 _CONTEXT_HELP = "NER: words of the same document on each side of each sentence (default: the model's; 0: sentence by sentence)"
@@ -86,6 +90,7 @@ def _eval_args(p:argparse.ArgumentParser):
     p.add_argument('--map-types', metavar='OLD=NEW,...', default=None, help="NER: rename or drop (=O) gold entity types as the files "
                    "are read, e.g. MISC=O,OTH=O (default: the model's own map_types; '' for none)")
     p.add_argument('--limit', type=setting_type('epochs'), default=None, metavar='N', help="score only the first N sentences of each file")
+    p.add_argument('--head', default=None, metavar='NAME', help="the head of a multi-task model to score (default: its only head)")
 
 # %% ../nbs/11_cli.ipynb #38efc625
 _WORDS = ('conll', 'tokenizer', 'whitespace') # `ft_nb.inference.WORDS`, spelled out here: importing it loads torch
@@ -98,6 +103,7 @@ def _predict_args(p:argparse.ArgumentParser):
     p.add_argument('--model', required=True, help="a folder written by ft-nb train")
     p.add_argument('--input', default='-', help="a text file (plain or gzip), one text per line, or - for standard input (default)")
     p.add_argument('--bs', type=setting_type('bs'), default=32, help="batch size (default 32)")
+    p.add_argument('--head', default=None, metavar='NAME', help="the head of a multi-task model to use (default: its only head)")
     p.add_argument('--aggregation', choices=_REDUCTIONS, default='first', help="how subword predictions make a word's (default first)")
     p.add_argument('--words', choices=_WORDS, default='conll', help="split text into words by CoNLL's rule (default), where the model's "
                    "tokenizer cuts (as transformers' pipeline does), or at white space (one word per whitespace-separated token)")
@@ -205,11 +211,12 @@ def _eval(args)->int:
     if args.predictions is not None: _checked('--predictions', check_output, args.predictions, folder=False)
     if len(args.data) == 1 and args.map_types is None and args.limit is None: # one file: the full report, as ever
         from ft_nb.train import evaluate_saved
-        result = evaluate_saved(args.model, args.data[0], ignore_unknown=args.ignore_unknown, predictions=args.predictions, context=args.context)
+        result = evaluate_saved(args.model, args.data[0], ignore_unknown=args.ignore_unknown, predictions=args.predictions,
+                                context=args.context, head=args.head)
         print(json.dumps(result['scores'], indent=1) if args.json else result['text']); return 0
     from ft_nb.data.conll import parse_type_map; parse_type_map(args.map_types, '--map-types') # refused before the model loads
     from ft_nb.crossling import evaluate_files, eval_table
-    rows = evaluate_files(args.model, args.data, args.map_types, args.context, args.limit)
+    rows = evaluate_files(args.model, args.data, args.map_types, args.context, args.limit, args.head)
     print(json.dumps([{k: v for k, v in r.items() if k != 'text'} for r in rows], indent=1) if args.json else rows[0]['text'] if len(rows) == 1 else eval_table(rows))
     return 0
 
@@ -244,7 +251,7 @@ def _predict(args)->int:
     if args.data is not None and not args.int8: raise DataError("--data: the F1 check compares int8 with float32; add --int8")
     from ft_nb.inference import Predictor # after the checks, which need no torch
     kw = dict(batch_size=args.bs, aggregation=args.aggregation, words=args.words, decoder=args.decoder, fast=not args.no_fast,
-              backend=args.backend, **({} if args.context is None else {'context': args.context}))
+              backend=args.backend, head=args.head, **({} if args.context is None else {'context': args.context}))
     pred = Predictor.from_folder(args.model, quantize='int8' if args.int8 else None, **kw)
     if args.data is not None:
         from ft_nb.export import strict_f1, check_int8

@@ -70,13 +70,14 @@ def evaluate_files(model_dir:str|Path, # a folder written by `ft-nb train`
                    map_types:str|None=None, # rename or drop gold entity types, as the setting `map_types`; `None`: the model's own
                    context:int|None=None, # NER: words of document context on each side; `None`: the model's own
                    limit:int|None=None, # score only the first `limit` sentences of each file
+                   head:str|None=None, # the head of a multi-task model to score (`None`: its only head)
                   )->list[dict]:
     "One row per file (`score_file`) of the NER model saved in `model_dir`, loaded once."
-    from ft_nb.models import load_model, load_tokenizer
+    from ft_nb.models import load_head, load_tokenizer
     from ft_nb.tasks.core import saved_task
     for f in files:
         if str(f) != '-' and not Path(f).is_file(): raise DataError(f"{f}: no such file")
-    model = load_model(model_dir); head = next(iter(model.heads.values()))
+    model = load_head(model_dir, head); head = next(iter(model.heads.values()))
     if head.kind != 'token': raise DataError(f"{model_dir}: a {head.kind} model; scoring several files at once is for NER models")
     task, vocab = saved_task(model, load_tokenizer(model_dir)), LabelVocab(head.labels)
     if map_types is not None: task.cfg.map_types = map_types

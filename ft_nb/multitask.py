@@ -18,6 +18,7 @@ from .errors import ConfigError
 from .learner import Callback, Learner, MetricsCB
 from .models import TaskModel, one_head, save_model
 from .card import model_origin
+from .embeddings import apply_embeddings
 from .train import (EVAL_BS, Run, read_run, check_out, check_max_len, logging_cbs, make_learner, resume_run, resumes_out,
                          run_meta, kept_epoch, train_command, _final_scores, _device_line, _steps_line, _resumed_row, _written)
 
@@ -93,7 +94,7 @@ def _fingerprinted(runs:dict[str, Run])->tuple[LabelVocab, list]:
 # %% ../nbs/09b_multitask.ipynb #5a9e9e82
 def _prepare(learn:Learner, cfg:TrainConfig, out:Path, trains:bool)->Learner:
     "What `build_learner` does once the Learner is built: the encoder's length checked, the run resumed or its old checkpoints cleared."
-    check_max_len(cfg, learn.model)
+    check_max_len(cfg, learn.model); apply_embeddings(learn, cfg)
     if trains and cfg.resume: learn.run.resumed = resume_run(learn, cfg)
     if trains and cfg.overwrite and not resumes_out(cfg): shutil.rmtree(out/'checkpoint', ignore_errors=True) # never resumed by mistake
     return learn

@@ -18,6 +18,7 @@ from .data.core import LabelVocab, DataError, check_output
 from .errors import CheckpointError, ConfigError, OutputError
 from .data.context import ContextDropoutCB
 from .data.load import train_valid_loaders
+from .embeddings import apply_embeddings
 from .models import TaskModel, brief, load_tokenizer, load_model, load_head, save_model, position_limit
 from .learner import Learner, Callback, adamw, DeviceCB, MixedPrecisionCB, FiniteLossCB, headline_metric
 from .callbacks.schedule import default_cbs, opt_steps_per_epoch
@@ -251,6 +252,7 @@ def build_learner(cfg:TrainConfig, # the run's settings
     distill = Distillation(cfg) if cfg.teacher else None # and a teacher that cannot teach
     run = read_run(cfg, distill); learn = _task_learner(run.task, out, run.vocab, run.splits, run.items, distill); learn.run = run
     check_max_len(cfg, learn.model)
+    apply_embeddings(learn, cfg) # all rows, only the training data's (sparse) or none; before resuming: checkpoints hold what the run trains
     if cfg.context and cfg.context_dropout: learn.cbs.append(ContextDropoutCB(cfg.context_dropout, cfg.seed)) # FLERT's, each epoch
     if distill: distill.attach(learn, run.items['train'], run.task.tokenizer.pad_token_id, precompute=trains) # the teacher's logits, once
     if trains and cfg.resume: run.resumed = resume_run(learn, cfg)

@@ -117,3 +117,25 @@ def test_interrupted_mid_epoch_resumes_to_the_uninterrupted_run(files, monkeypat
     keys = ['train_loss', 'valid_loss', 'ner_f1', 'sentiment_accuracy', 'mean']
     for a, b in zip(whole['history'], resumed['history'], strict=True):
         assert all(abs(a[k] - b[k]) < 1e-4 for k in keys), {k: (a[k], b[k]) for k in keys}
+
+def test_command_line_end_to_end_with_heads(files, tmp_path):
+    "`ft-nb train --config` with `tasks` trains both heads through `fine_tune`; eval and predict choose a head with `--head`."
+    import yaml
+    from ft_nb.cli import main
+    out = tmp_path/'cli'
+    (tmp_path/'mt.yaml').write_text(yaml.safe_dump(dict(tasks=tasks(files), model=str(files/'tiny'), out=str(out), epochs=1, bs=4, max_len=32)))
+    with contextlib.redirect_stdout(io.StringIO()) as printed: assert main(['train', '--config', str(tmp_path/'mt.yaml')]) == 0
+    assert 'ner' in printed.getvalue() and 'sentiment' in printed.getvalue() and (out/'ft_nb.json').exists()
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        assert main(['eval', '--model', str(out), '--data', str(files/'sst.tsv'), '--head', 'sentiment', '--json']) == 0
+    assert 'accuracy' in json.loads(printed.getvalue())
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        assert main(['eval', '--model', str(out), '--data', str(files/'ner.conll'), '--head', 'ner', '--json']) == 0
+    assert 'f1' in json.loads(printed.getvalue())
+    (tmp_path/'texts.txt').write_text('a charming journey\n')
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        assert main(['predict', '--model', str(out), '--input', str(tmp_path/'texts.txt'), '--head', 'sentiment']) == 0
+    assert json.loads(printed.getvalue())['label'] in ('neg', 'pos')
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
+        assert main(['eval', '--model', str(out), '--data', str(files/'ner.conll')]) == 2
+    assert 'ner' in err.getvalue() and 'sentiment' in err.getvalue() # no head chosen: the heads are named

@@ -96,6 +96,8 @@ def test_killed_then_interrupted_run_resumes_to_the_uninterrupted_weights(work, 
     strip = lambda h: [{k: v for k, v in r.items() if k != 'time'} for r in h]
     history = lambda o: json.loads((o/'metrics.json').read_text())['history']
     assert strip(history(out)) == strip(history(tmp_path/'ref')) # 3 rows, none twice
+    steps = [int(l.split(',')[0]) for l in (out/'log.csv').read_text().splitlines()[1:] if l.endswith(',,')]
+    assert steps and steps == list(range(1, len(steps) + 1)) # log.csv: every step once, in order, across two resumes
 
 def test_diverged_run_exits_2_and_saves_no_model(work, tmp_path):
     res = run(*train_args(work, tmp_path/'nan', '--lr', '1e20', '--epochs', '1'), env=ENV)
