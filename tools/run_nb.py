@@ -8,6 +8,7 @@ whose outputs are to be refreshed)."""
 import os, re, sys, time
 from pathlib import Path
 from execnb.shell import CaptureShell, read_nb, write_nb
+from IPython.core.displaypub import CapturingDisplayPublisher
 sys.path.insert(0, str(Path(__file__).parent))
 from widget_state import save_widget_state # the widgets' state, so that the site draws the panels
 
@@ -25,6 +26,15 @@ def tidy(nb):
     for cell in nb.cells:
         for o in cell.get('outputs', []):
             if o.get('output_type') == 'stream': o['text'] = last_frames(''.join(o['text']))
+
+def publish_in_place(self, data, metadata=None, source=None, *, transient=None, update=False):
+    "As Jupyter does: `DisplayHandle.update` replaces the output with that display id, instead of adding a frame."
+    out, shown = dict(data=data, metadata=metadata, transient=transient, update=update), (transient or {}).get('display_id')
+    same = [i for i, o in enumerate(self.outputs) if update and shown and (o.get('transient') or {}).get('display_id') == shown]
+    if same: self.outputs[same[0]] = out
+    else: self.outputs.append(out)
+
+CapturingDisplayPublisher.publish = publish_in_place # what execnb captures with: a live chart's frames pile up otherwise
 
 def run(path:Path, slow:bool=False):
     nb, cwd = read_nb(path), os.getcwd()
