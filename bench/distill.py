@@ -1,6 +1,6 @@
 """Distillation: a fine-tuned MiniLM teacher into a 3-layer student cut from it, against the same student on labels alone.
 
-    python bench/distill.py [--teacher /work/models/conll-minilm] [--layers 3] [--n 4000] [--epochs 2] [--lr 1e-4] [--bs 32]
+    python bench/distill.py --teacher DIR [--layers 3] [--n 4000] [--epochs 2] [--lr 1e-4] [--bs 32]
                             [--steps 20] [--work /tmp/ft-nb-distill] [--out bench/results/distill.json]
 
 Two runs of `ft-nb train`, each in its own process, one after the other, on the first `--n` sentences of CoNLL-2003
@@ -25,7 +25,7 @@ def parse(argv=None):
     from ft_nb.core import dev_data_dir
     d = dev_data_dir('conll2003')
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--teacher', default='/work/models/conll-minilm'); p.add_argument('--layers', type=int, default=3)
+    p.add_argument('--teacher', required=True, help="an ft-nb NER model folder, e.g. MiniLM fine-tuned on all of CoNLL-2003 train"); p.add_argument('--layers', type=int, default=3)
     p.add_argument('--train', default=str(d/'train.txt') if d else None); p.add_argument('--valid', default=str(d/'valid.txt') if d else None)
     p.add_argument('--n', type=int, default=4000, help="training sentences: the first N of --train")
     p.add_argument('--epochs', type=int, default=2); p.add_argument('--lr', type=float, default=1e-4); p.add_argument('--bs', type=int, default=32)
