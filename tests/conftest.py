@@ -8,6 +8,23 @@ def run(*args, cwd=ROOT, timeout=600, **kw):
     "Run a command, capturing text output."
     return subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, timeout=timeout, **kw)
 
+TAGGED = [("The European Commission said on Thursday".split(), ['O', 'B-ORG', 'I-ORG', 'O', 'O', 'O']),
+          ("Peter Blackburn flew to Rome".split(), ['B-PER', 'I-PER', 'O', 'O', 'B-LOC']),
+          ("German advice to consumers".split(), ['B-MISC', 'O', 'O', 'O'])] # words and IOB2 tags the NER tests train on
+
+def conll(sents)->str:
+    "`(words, tags)` pairs as CoNLL columns, a blank line between sentences."
+    return '\n\n'.join('\n'.join(f"{w}\t{t}" for w, t in zip(ws, ts)) for ws, ts in sents) + '\n'
+
+def ft_nb(*args, **kw): return run('ft-nb', *args, **kw)
+
+def one_line_error(res, *parts):
+    "Exit code 2, one line on stderr naming `parts`, no traceback."
+    assert res.returncode == 2, (res.returncode, res.stdout[-2000:], res.stderr[-2000:])
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and 'Traceback' not in res.stderr, res.stderr
+    for p in parts: assert p in lines[0], (p, lines[0])
+
 @pytest.fixture
 def repo_copy(tmp_path):
     "A throw-away git repository holding the committed-or-not files of this one."

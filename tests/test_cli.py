@@ -2,21 +2,11 @@
 import json, os
 from pathlib import Path
 import pytest
-from conftest import ROOT, run
+from conftest import ROOT, run, TAGGED, ft_nb, one_line_error
 
 FIXTURES = ROOT/'tests'/'fixtures'
-TAGGED = [("The European Commission said on Thursday".split(), ['O', 'B-ORG', 'I-ORG', 'O', 'O', 'O']),
-          ("Peter Blackburn flew to Rome".split(), ['B-PER', 'I-PER', 'O', 'O', 'B-LOC']),
-          ("German advice to consumers".split(), ['B-MISC', 'O', 'O', 'O'])]
 
-def ft_nb(*args, **kw): return run('ft-nb', *args, **kw)
 
-def one_line_error(res, *parts):
-    "Exit code 2, one line on stderr naming `parts`, no traceback."
-    assert res.returncode == 2, (res.returncode, res.stdout[-2000:], res.stderr[-2000:])
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and 'Traceback' not in res.stderr, res.stderr
-    for p in parts: assert p in lines[0], (p, lines[0])
 
 @pytest.fixture(scope='session')
 def work(tmp_path_factory):

@@ -3,23 +3,20 @@ import json, os
 from pathlib import Path
 import pytest
 import safetensors.torch
-from conftest import run
+from conftest import run, conll
 
 OLD = [("Peter Blackburn flew to New York".split(), ['B-PER', 'I-PER', 'O', 'O', 'B-LOC', 'I-LOC']), # 7 labels: O and B-/I- of 3 types
        ("The European Commission said on Thursday".split(), ['O', 'B-ORG', 'I-ORG', 'O', 'O', 'O'])]
 NEW = OLD + [("German advice to World Cup fans".split(), ['B-MISC', 'O', 'O', 'B-MISC', 'I-MISC', 'O'])]
 ENV = os.environ | {'OMP_NUM_THREADS': '1'}
 
-def conll(sents)->str: return '\n\n'.join('\n'.join(f"{w}\t{t}" for w, t in zip(ws, ts)) for ws, ts in sents) + '\n'
 
 @pytest.fixture(scope='module')
 def base(tmp_path_factory):
     "A tiny encoder folder, data without and with MISC, and a model trained on the data without MISC."
-    from ft_nb.testing import tiny_tokenizer, tiny_config
-    from ft_nb.models import encoder_from_config
+    from ft_nb.testing import tiny_model_dir
     d = tmp_path_factory.mktemp('continue')
-    tok = tiny_tokenizer('bert'); cfg = tiny_config('bert', tok)
-    tok.save_pretrained(d/'tiny'); cfg.save_pretrained(d/'tiny'); encoder_from_config(cfg).save_pretrained(d/'tiny')
+    tiny_model_dir(d/'tiny')
     (d/'old.conll').write_text(conll(OLD * 8)); (d/'new.conll').write_text(conll(NEW * 8))
     r = train(d, '--model', str(d/'tiny'), '--train', str(d/'old.conll'), '--out', str(d/'base'))
     assert r.returncode == 0, r.stderr[-3000:]

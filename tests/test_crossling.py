@@ -5,23 +5,17 @@ from pathlib import Path
 import pytest
 import torch
 import safetensors.torch
+from conftest import TAGGED, conll
 
-TAGGED = [("The European Commission said on Thursday".split(), ['O', 'B-ORG', 'I-ORG', 'O', 'O', 'O']),
-          ("Peter Blackburn flew to Rome".split(), ['B-PER', 'I-PER', 'O', 'O', 'B-LOC']),
-          ("German advice to consumers".split(), ['B-MISC', 'O', 'O', 'O'])]
 VOCAB = 5000 # rows of the tiny encoder's table: far more than its tokenizer uses, as in XLM-R's
 
-def conll(sents)->str: return '\n\n'.join('\n'.join(f"{w}\t{t}" for w, t in zip(ws, ts)) for ws, ts in sents) + '\n'
 
 @pytest.fixture(scope='module')
 def work(tmp_path_factory):
     "A tiny XLM-R-like encoder folder with a large-ish vocabulary, and a small NER data set with MISC."
-    from ft_nb.testing import tiny_tokenizer, tiny_config
-    from ft_nb.models import encoder_from_config, quiet_transformers
+    from ft_nb.testing import tiny_model_dir
     d = tmp_path_factory.mktemp('crossling')
-    tok = tiny_tokenizer('xlm-roberta'); cfg = tiny_config('xlm-roberta', tok, vocab_size=VOCAB)
-    tok.save_pretrained(d/'tiny'); cfg.save_pretrained(d/'tiny')
-    with quiet_transformers(): torch.manual_seed(0); encoder_from_config(cfg).save_pretrained(d/'tiny')
+    torch.manual_seed(0); tiny_model_dir(d/'tiny', 'xlm-roberta', vocab_size=VOCAB)
     for split in ('train', 'valid'): (d/f'{split}.conll').write_text(conll(TAGGED * 4))
     return d
 

@@ -2,35 +2,20 @@
 import json
 from pathlib import Path
 import pytest
-from conftest import run
+from conftest import run, TAGGED, conll, ft_nb, one_line_error
 
-TAGGED = [("The European Commission said on Thursday".split(), ['O', 'B-ORG', 'I-ORG', 'O', 'O', 'O']),
-          ("Peter Blackburn flew to Rome".split(), ['B-PER', 'I-PER', 'O', 'O', 'B-LOC']),
-          ("German advice to consumers".split(), ['B-MISC', 'O', 'O', 'O'])]
 
-def ft_nb(*args, **kw): return run('ft-nb', *args, **kw)
 
-def one_line_error(res, *parts):
-    "Exit code 2, one line on stderr naming `parts`, no traceback."
-    assert res.returncode == 2, (res.returncode, res.stdout[-2000:], res.stderr[-2000:])
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and 'Traceback' not in res.stderr, res.stderr
-    for p in parts: assert p in lines[0], (p, lines[0])
 
-def conll(path, tagged): Path(path).write_text('\n\n'.join('\n'.join(f"{w}\t{t}" for w, t in zip(ws, ts)) for ws, ts in tagged) + '\n')
 
 @pytest.fixture(scope='module')
 def work(tmp_path_factory):
     "A tiny 3-layer encoder, one with another tokenizer, NER files, and a teacher trained on them with `ft-nb train`."
-    from ft_nb.testing import tiny_tokenizer, tiny_config
-    from ft_nb.models import encoder_from_config, quiet_transformers
+    from ft_nb.testing import tiny_model_dir
     d = tmp_path_factory.mktemp('distill')
-    for name, arch in (('tiny', 'bert'), ('other', 'roberta')):
-        tok = tiny_tokenizer(arch); cfg = tiny_config(arch, tok, num_hidden_layers=3)
-        with quiet_transformers(): encoder_from_config(cfg).save_pretrained(d/name)
-        tok.save_pretrained(d/name)
-    for split in ('train', 'valid'): conll(d/f'{split}.conll', TAGGED * 4)
-    conll(d/'more.conll', TAGGED * 4 + [(['in', 'Paris'], ['O', 'B-CITY'])])
+    for name, arch in (('tiny', 'bert'), ('other', 'roberta')): tiny_model_dir(d/name, arch, num_hidden_layers=3)
+    for split in ('train', 'valid'): (d/f'{split}.conll').write_text(conll(TAGGED * 4))
+    (d/'more.conll').write_text(conll(TAGGED * 4 + [(['in', 'Paris'], ['O', 'B-CITY'])]))
     res = ft_nb('train', '--train', str(d/'train.conll'), '--valid', str(d/'valid.conll'), '--model', str(d/'tiny'),
                 '--epochs', '2', '--bs', '4', '--lr', '3e-3', '--out', str(d/'teacher'))
     assert res.returncode == 0, res.stderr[-3000:]

@@ -5,15 +5,13 @@ from pathlib import Path
 import pytest
 from ft_nb.config import TrainConfig, check_config, read_config
 from ft_nb.errors import ConfigError
-from ft_nb.testing import tiny_tokenizer, tiny_config
+from ft_nb.testing import tiny_model_dir
 from conftest import run
 
 @pytest.fixture(scope='module')
 def files(tmp_path_factory):
     "A tiny encoder folder, a CoNLL file and a TSV file."
-    from ft_nb.models import encoder_from_config, quiet_transformers
-    d = tmp_path_factory.mktemp('mt'); tok = tiny_tokenizer('bert'); tok.save_pretrained(d/'tiny')
-    with quiet_transformers(): encoder_from_config(tiny_config('bert', tok)).save_pretrained(d/'tiny')
+    d = tmp_path_factory.mktemp('mt'); tiny_model_dir(d/'tiny')
     rows = [('The European Commission said on Thursday', 'O B-ORG I-ORG O O O'), ('Peter Blackburn', 'B-PER I-PER')]
     (d/'ner.conll').write_text('\n\n'.join('\n'.join(f"{w} {t}" for w, t in zip(s.split(), ts.split())) for s, ts in rows * 4) + '\n')
     (d/'sst.tsv').write_text('sentence\tlabel\n' + ''.join(f"{t}\t{l}\n" for t, l in [('a charming journey', 'pos'), ('bleak and desperate', 'neg')] * 4))

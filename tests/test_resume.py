@@ -5,14 +5,10 @@ from pathlib import Path
 import pytest
 import safetensors.torch
 import torch
-from conftest import ROOT, run
+from conftest import ROOT, run, TAGGED, conll
 
-TAGGED = [("The European Commission said on Thursday".split(), ['O', 'B-ORG', 'I-ORG', 'O', 'O', 'O']),
-          ("Peter Blackburn flew to Rome".split(), ['B-PER', 'I-PER', 'O', 'O', 'B-LOC']),
-          ("German advice to consumers".split(), ['B-MISC', 'O', 'O', 'O'])]
 ENV = os.environ | {'OMP_NUM_THREADS': '1', 'PYTHONUNBUFFERED': '1'} # one thread: fast on a busy machine, and the same arithmetic in every process
 
-def conll(sents)->str: return '\n\n'.join('\n'.join(f"{w}\t{t}" for w, t in zip(ws, ts)) for ws, ts in sents) + '\n'
 
 @pytest.fixture(scope='module')
 def work(tmp_path_factory):
