@@ -70,6 +70,9 @@ class TrainConfig:
     # how the word-embedding matrix trains: every row, only the rows of tokens in the training data (sparse), or frozen;
     # auto: sparse for a vocabulary above 100,000 rows (e.g. XLM-R's 250,000), else every row
     embeddings:Literal['auto', 'train', 'sparse', 'freeze'] = 'auto'
+    # classification: how a text becomes one vector for the head: the average of its tokens' vectors, or the first
+    # ([CLS]) token's; mean is the default, measured better on short budgets (bench/defaults.py)
+    pooling:Literal['mean', 'cls'] = 'mean'
 
 # %% ../nbs/00b_config.ipynb #7dc2bb55
 def config_from(settings:dict, # a saved configuration, e.g. `model.meta['config']`

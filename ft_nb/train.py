@@ -21,7 +21,7 @@ from .data.load import train_valid_loaders
 from .embeddings import apply_embeddings
 from .models import TaskModel, brief, load_tokenizer, load_model, load_head, save_model, position_limit
 from .learner import Learner, Callback, adamw, DeviceCB, MixedPrecisionCB, FiniteLossCB, headline_metric
-from .callbacks.schedule import default_cbs, opt_steps_per_epoch
+from .callbacks.schedule import default_cbs, opt_steps_per_epoch, TokenWeightCB
 from .callbacks.log import CSVLoggerCB, TensorBoardCB
 from .card import write_model_card, model_origin, LENIENT_F1
 from .callbacks.checkpoint import EarlyStoppingCB, SaveBestCB, CheckpointCB, resume
@@ -31,11 +31,11 @@ from .tasks.ner import bundled_ner_data
 from .distill import Distillation, check_distill_settings, report_text, add_card_section
 
 # %% auto #0
-__all__ = ['PREVIOUS_RUN', 'RESUME_MAY_CHANGE', 'EVAL_BS', 'WRITTEN', 'InterruptCB', 'logging_cbs', 'run_cbs', 'make_learner',
-           'previous_run', 'resumes_out', 'check_out', 'checkpoint_folder', 'data_fingerprint', 'run_meta',
-           'run_differences', 'finished_reason', 'resume_run', 'start_banner', 'Run', 'read_run', 'check_max_len',
-           'build_learner', 'fine_tune', 'kept_epoch', 'finish_run', 'train_command', 'end_summary', 'fine_tune_ner',
-           'fine_tune_cls', 'evaluate_saved']
+__all__ = ['PREVIOUS_RUN', 'RESUME_MAY_CHANGE', 'EVAL_BS', 'WRITTEN', 'InterruptCB', 'logging_cbs', 'run_cbs', 'weighs_tokens',
+           'make_learner', 'previous_run', 'resumes_out', 'check_out', 'checkpoint_folder', 'data_fingerprint',
+           'run_meta', 'run_differences', 'finished_reason', 'resume_run', 'start_banner', 'Run', 'read_run',
+           'check_max_len', 'build_learner', 'fine_tune', 'kept_epoch', 'finish_run', 'train_command', 'end_summary',
+           'fine_tune_ner', 'fine_tune_cls', 'evaluate_saved']
 
 # %% ../nbs/09_train.ipynb #4fc435ec
 import signal, threading
@@ -82,12 +82,18 @@ def run_cbs(cfg:TrainConfig, # the run's settings (`patience`)
             SaveBestCB(out/'checkpoint'/'best.safetensors', monitor, 'max'), ckpt, InterruptCB(ckpt)] + logging_cbs(cfg, out)
 
 # %% ../nbs/09_train.ipynb #5445887d
+def weighs_tokens(model)->bool:
+    "Whether `model`'s loss is a mean over tokens (one tagging head, no CRF), which needs `TokenWeightCB` under bucketed batches."
+    heads = list(getattr(model, 'heads', {}).values())
+    return len(heads) == 1 and heads[0].kind == 'token' and getattr(heads[0], 'crf', None) is None
+
 def make_learner(cfg:TrainConfig, out:Path, model:TaskModel, train_dl, valid_dl,
                  metric, # the task's validation metric; its `name` is the score to watch
                  meta:dict|None=None)->Learner: # what the run is, for its checkpoints (`run_meta`)
     "A Learner with the usual callbacks and the run's own (`resume_run` continues it from a checkpoint)."
     cbs = default_cbs(metric, schedule=getattr(cfg, 'schedule', 'linear'), # a setting newer than some saved configurations
                       warmup=cfg.warmup, max_norm=cfg.max_norm, plot_path=out/'progress.png') + run_cbs(cfg, out, metric.name, meta)
+    if weighs_tokens(model): cbs.append(TokenWeightCB()) # length-bucketed batches would otherwise weigh short sentences' tokens more
     opt_func = partial(adamw, weight_decay=cfg.weight_decay, layer_decay=cfg.layer_decay)
     return Learner(model, train_dl, valid_dl, cfg.lr, cbs, opt_func=opt_func)
 

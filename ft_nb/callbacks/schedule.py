@@ -8,6 +8,7 @@ Docs: https://ft-nb.github.io/ft-nb/callbacks.schedule.html.md"""
 from __future__ import annotations
 import copy, math, warnings
 from typing import NamedTuple
+import numpy as np
 import torch
 from torch import nn
 from torch.optim.lr_scheduler import OneCycleLR
@@ -17,8 +18,8 @@ from ..core import IGNORE_INDEX, default_device
 from ..learner import Learner, Callback, CancelFitException, DeviceCB, MixedPrecisionCB, FastLinearCB, MetricsCB, ProgressCB
 
 # %% auto #0
-__all__ = ['opt_steps_per_epoch', 'ScheduleCB', 'OneCycleCB', 'GradClipCB', 'AccumulateCB', 'LRFinderCB', 'LRFindResult',
-           'suggest_lrs', 'plot_lr_find', 'default_cbs']
+__all__ = ['opt_steps_per_epoch', 'ScheduleCB', 'OneCycleCB', 'GradClipCB', 'AccumulateCB', 'TokenWeightCB', 'LRFinderCB',
+           'LRFindResult', 'suggest_lrs', 'plot_lr_find', 'default_cbs']
 
 # %% ../../nbs/05_callbacks.schedule.ipynb #f328b5be
 _HF_SCHEDULES = {'linear': 'linear', 'cosine': 'cosine', 'constant': 'constant_with_warmup'}
@@ -141,6 +142,18 @@ def after_backward(self:AccumulateCB, learn):
     for p in learn.model.parameters():
         if p.grad is not None: p.grad.div_(total)
     self.total, self.first = 0, None
+
+# %% ../../nbs/05_callbacks.schedule.ipynb #b3acb6c4
+class TokenWeightCB(Callback):
+    "Scale each training batch's token-mean loss by its labelled tokens over their mean per batch: every token weighs the same."
+    order = 0
+    def before_fit(self, learn):
+        if any(isinstance(cb, AccumulateCB) and cb.weight == 'labels' for cb in learn.cbs):
+            raise ValueError("TokenWeightCB weighs every batch by its labelled tokens already: use AccumulateCB(weight='batches') with it")
+        labelled = sum(int(np.count_nonzero(np.asarray(it['labels']) != IGNORE_INDEX)) for it in learn.train_dl.dataset)
+        self.mean = max(labelled / max(len(learn.train_dl), 1), 1.)
+    def before_backward(self, learn):
+        if learn.training: learn.scaled_loss = learn.scaled_loss * (_n_labelled(learn) / self.mean) # `learn.loss` stays the batch's mean, for the metrics
 
 # %% ../../nbs/05_callbacks.schedule.ipynb #d3f425f5
 class LRFinderCB(Callback):

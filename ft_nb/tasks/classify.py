@@ -54,7 +54,7 @@ def fits(self:Classify, head)->bool:
 @patch
 def model(self:Classify, labels:list[str])->"TaskModel":
     "A sequence classifier on the configured encoder; or the saved classifier `cfg.model` names, continued."
-    return sequence_classifier(labels, self.cfg.model) if self.saved_model() is None else self.continued_model(labels)
+    return sequence_classifier(labels, self.cfg.model, pooling=self.cfg.pooling) if self.saved_model() is None else self.continued_model(labels)
 
 # %% ../../nbs/08c_tasks.classify.ipynb #e4b43414
 class ClassScores:

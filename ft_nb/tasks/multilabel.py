@@ -62,7 +62,7 @@ def fits(self:MultiLabel, head)->bool:
 @patch
 def model(self:MultiLabel, labels:list[str])->"TaskModel":
     "A sequence classifier with a sigmoid and binary cross-entropy per class; or the saved one `cfg.model` names, continued."
-    return sequence_classifier(labels, self.cfg.model, multi_label=True) if self.saved_model() is None else self.continued_model(labels)
+    return sequence_classifier(labels, self.cfg.model, pooling=self.cfg.pooling, multi_label=True) if self.saved_model() is None else self.continued_model(labels)
 
 # %% ../../nbs/09a_tasks.multilabel.ipynb #d80ad197
 class MultiLabelScores:
