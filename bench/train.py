@@ -8,7 +8,7 @@ its own subprocess of this script (so that each reports its own peak RSS), one a
 
   ftnb        ft-nb's `Learner`, length-bucketed loader with dynamic padding, the callbacks of `fine_tune_ner`
               (`FastLinearCB`, linear schedule with 10% warmup, gradient clipping at 1, AdamW weight decay 0.01,
-              train-loss metric) minus checkpoints and progress bars;
+              `TokenWeightCB`, train-loss metric) minus checkpoints and progress bars;
   ftnb_nnlinear  the same without `FastLinearCB` (plain `nn.Linear`): what oneDNN's linear layers buy;
   hf          `transformers.Trainer` + `DataCollatorForTokenClassification`, defaults (random batches), with the same
               lr, schedule, warmup, weight decay, clipping, batch size, epochs and seed;
@@ -97,13 +97,13 @@ def run_ftnb(args, d, fast:bool=True):
     from ft_nb.data.load import make_loader
     from ft_nb.models import token_classifier
     from ft_nb.learner import Learner, adamw, DeviceCB, MetricsCB
-    from ft_nb.callbacks.schedule import ScheduleCB, GradClipCB
+    from ft_nb.callbacks.schedule import ScheduleCB, GradClipCB, TokenWeightCB
     from ft_nb.learner import FastLinearCB
     set_seed(args.seed)
     model = token_classifier(d['vocab'].labels, args.model)
     dl = make_loader(d['train_items'], d['tok'].pad_token_id, args.bs, True, seed=args.seed)
     padded = sum(len(b) * max(len(d['train_items'][i]['input_ids']) for i in b) for b in dl.batch_sampler) * args.epochs
-    cbs = [DeviceCB(), ScheduleCB('linear', 0.1), GradClipCB(1.), MetricsCB()] + ([FastLinearCB()] if fast else [])
+    cbs = [DeviceCB(), ScheduleCB('linear', 0.1), GradClipCB(1.), TokenWeightCB(), MetricsCB()] + ([FastLinearCB()] if fast else [])
     learn = Learner(model, dl, None, args.lr, cbs, opt_func=partial(adamw, weight_decay=0.01))
     t = time.perf_counter(); learn.fit(args.epochs); train_s = time.perf_counter() - t
     rss = maxrss_mb(); model.eval()

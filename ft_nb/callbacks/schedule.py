@@ -143,7 +143,7 @@ def after_backward(self:AccumulateCB, learn):
         if p.grad is not None: p.grad.div_(total)
     self.total, self.first = 0, None
 
-# %% ../../nbs/05_callbacks.schedule.ipynb #b3acb6c4
+# %% ../../nbs/05_callbacks.schedule.ipynb #19eb0436
 class TokenWeightCB(Callback):
     "Scale each training batch's token-mean loss by its labelled tokens over their mean per batch: every token weighs the same."
     order = 0
