@@ -1,23 +1,26 @@
 """Document context (FLERT-style): what it costs and what it buys, at context 0/16/32/64 words on each side.
 
     python bench/context.py [--contexts 0,64] [--seeds 42] [--n 3000] [--epochs 2] [--lr 1e-4] [--bs 32] [--max-len 128]
-                            [--dropout 0] [--marker] [--threads 2] [--out bench/results/context.json]
+                            [--dropout 0] [--marker] [--eval-contexts 0] [--threads 2] [--out bench/results/context.json]
 
-Fine-tunes the bundled MiniLM on the whole documents among the first `--n` CoNLL-2003 training sentences (2,990 of the
+Fine-tunes the bundled MiniLM on the whole documents among the first `--n` CoNLL-2003 training sentences (2,994 of the
 first 3,000), once per context size and seed, one run after the other in this process, with ft-nb's `Learner` and the
 callbacks of `fine_tune` minus checkpoints and progress (linear schedule with 10% warmup, clipping at 1, AdamW weight
 decay 0.01, oneDNN linear layers). Training and validation items are encoded by the same `Aligner(context=N)`: context
-words of the same document on each side, fitted to `--max-len`, labelled -100. The model after the last epoch is
-scored on the whole validation file (strict and lenient IOB2 entity F1 on words, `evaluate_ner`, constrained Viterbi).
+words of the same document on each side, as many as fit in `--max-len` tokens (the item's length: lower it to cap what
+the context costs; sentences longer than it are cut into windows, as always), labelled -100. The model after the last
+epoch is scored on the whole validation file (strict and lenient IOB2 entity F1 on words, `evaluate_ner`, constrained
+Viterbi); `--eval-contexts 0` scores it again without context, as `transformers.pipeline` runs it.
 
-Reported per run: tokens per training and validation item (mean), training tokens per epoch once padded, seconds per
-training epoch (the mean of the epochs; wall and CPU seconds, and the load average at the end), evaluation seconds, strict
-and lenient F1. `--dropout p` adds
+Reported per run: tokens per training and validation item (mean), training tokens per epoch once padded (as bucketed
+without dropout, and as each epoch really fed them), seconds per training epoch (the mean of the epochs; wall and CPU
+seconds, and the load average at the end), evaluation seconds, strict and lenient F1. `--dropout p` adds
 `ContextDropoutCB(p)` (FLERT's context dropout); `--marker` puts the tokenizer's `[SEP]` between context and sentence.
-Results are merged into `--out` (one entry per setting and seed, so runs can be added one at a time; each records its
-`invocation`, the time this process started, and compare times only within one: an entry of an earlier invocation that a
-new run replaces is kept as `key@invocation`); the predicted
-tags of seed 42 on the validation file go next to it (`context_preds.json.gz`), for the examples of the tutorial."""
+Results are merged into `--out` (one entry per setting and seed, so runs can be added one at a time, one per
+invocation on a shared machine's queue; each records its `invocation`, the time this process started: an entry of an
+earlier invocation that a new run replaces is kept as `key@invocation`); tutorial 05 sets each run's time against the
+context 0 run of its seed. The predicted tags of seed 42 on the validation file go next to it (`context_preds.json.gz`),
+for the examples of the tutorial."""
 import argparse, gzip, json, os, time
 from pathlib import Path
 os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
