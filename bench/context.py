@@ -1,23 +1,26 @@
 """Document context (FLERT-style): what it costs and what it buys, at context 0/16/32/64 words on each side.
 
     python bench/context.py [--contexts 0,64] [--seeds 42] [--n 3000] [--epochs 2] [--lr 1e-4] [--bs 32] [--max-len 128]
-                            [--dropout 0] [--marker] [--threads 2] [--out bench/results/context.json]
+                            [--dropout 0] [--marker] [--eval-contexts 0] [--threads 2] [--out bench/results/context.json]
 
-Fine-tunes the bundled MiniLM on the whole documents among the first `--n` CoNLL-2003 training sentences (2,990 of the
+Fine-tunes the bundled MiniLM on the whole documents among the first `--n` CoNLL-2003 training sentences (2,994 of the
 first 3,000), once per context size and seed, one run after the other in this process, with ft-nb's `Learner` and the
 callbacks of `fine_tune` minus checkpoints and progress (linear schedule with 10% warmup, clipping at 1, AdamW weight
 decay 0.01, oneDNN linear layers). Training and validation items are encoded by the same `Aligner(context=N)`: context
-words of the same document on each side, fitted to `--max-len`, labelled -100. The model after the last epoch is
-scored on the whole validation file (strict and lenient IOB2 entity F1 on words, `evaluate_ner`, constrained Viterbi).
+words of the same document on each side, as many as fit in `--max-len` tokens (the item's length: lower it to cap what
+the context costs; sentences longer than it are cut into windows, as always), labelled -100. The model after the last
+epoch is scored on the whole validation file (strict and lenient IOB2 entity F1 on words, `evaluate_ner`, constrained
+Viterbi); `--eval-contexts 0` scores it again without context, as `transformers.pipeline` runs it.
 
-Reported per run: tokens per training and validation item (mean), training tokens per epoch once padded, seconds per
-training epoch (the mean of the epochs; wall and CPU seconds, and the load average at the end), evaluation seconds, strict
-and lenient F1. `--dropout p` adds
+Reported per run: tokens per training and validation item (mean), training tokens per epoch once padded (as bucketed
+without dropout, and as each epoch really fed them), seconds per training epoch (the mean of the epochs; wall and CPU
+seconds, and the load average at the end), evaluation seconds, strict and lenient F1. `--dropout p` adds
 `ContextDropoutCB(p)` (FLERT's context dropout); `--marker` puts the tokenizer's `[SEP]` between context and sentence.
-Results are merged into `--out` (one entry per setting and seed, so runs can be added one at a time; each records its
-`invocation`, the time this process started, and compare times only within one: an entry of an earlier invocation that a
-new run replaces is kept as `key@invocation`); the predicted
-tags of seed 42 on the validation file go next to it (`context_preds.json.gz`), for the examples of the tutorial."""
+Results are merged into `--out` (one entry per setting and seed, so runs can be added one at a time, one per
+invocation on a shared machine's queue; each records its `invocation`, the time this process started: an entry of an
+earlier invocation that a new run replaces is kept as `key@invocation`); tutorial 05 sets each run's time against the
+context 0 run of its seed. The predicted tags of seed 42 on the validation file go next to it (`context_preds.json.gz`),
+for the examples of the tutorial."""
 import argparse, gzip, json, os, time
 from pathlib import Path
 os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
@@ -37,13 +40,26 @@ def parse(argv=None):
     p.add_argument('--time-batches', type=int, default=0, help="cost only: time this many training batches per context (no F1), "
                    "interleaved over --repeat rounds; results go to context_cost.json beside --out")
     p.add_argument('--repeat', type=int, default=2)
+    p.add_argument('--eval-contexts', default='', help="comma-separated contexts at which the trained model is also scored "
+                   "(e.g. 0: the model as `transformers.pipeline` runs it, sentence by sentence)")
     p.add_argument('--tokens-only', action='store_true', help="cost only: tokens per item and padded tokens per epoch per context, "
-                   "with and without --dropout, from encoding alone (no training); to context_tokens.json beside --out")
+                   "with and without --dropout, from encoding alone (no training); merged into context_tokens.json beside --out")
     args = p.parse_args(argv)
     if not (args.train and args.valid): p.error("give --train and --valid (no shared/data/conll2003 found)")
     return args
 
-def run_key(context:int, dropout:float, marker:bool, seed:int)->str: return f"c{context}_d{dropout:g}_m{int(marker)}_s{seed}"
+def run_key(context:int, dropout:float, marker:bool, seed:int, max_len:int=128)->str:
+    "The name of a run in the results: its setting (the item length only where it is not 128) and seed."
+    return f"c{context}_d{dropout:g}_m{int(marker)}" + (f"_L{max_len}" if max_len != 128 else '') + f"_s{seed}"
+
+class BatchTokens:
+    "Tokens each training epoch fed the model, padding included and not: the cost as context dropout really shaped it."
+    order = 100
+    def before_fit(self, learn): self.padded, self.real = [], []
+    def before_epoch(self, learn):
+        if learn.training: self.padded.append(0); self.real.append(0)
+    def before_batch(self, learn):
+        if learn.training: m = learn.batch['attention_mask']; self.padded[-1] += m.numel(); self.real[-1] += int(m.sum())
 
 class EpochTimes:
     "Wall and CPU seconds of each training epoch (a Learner callback); CPU seconds compare better on a shared machine."
@@ -79,15 +95,21 @@ def one_run(args, train, valid, vocab, tok, context:int, seed:int)->tuple[dict, 
     valid_items = eval_al.encode(valid); prep_s = time.perf_counter() - t
     set_seed(seed); model = token_classifier(vocab.labels, args.model)
     dl = make_loader(train_items, tok.pad_token_id, args.bs, True, seed=seed)
-    times = EpochTimes()
-    cbs = default_cbs(progress=False) + [times] + ([ContextDropoutCB(dropout, seed)] if dropout else [])
+    times, fed = EpochTimes(), BatchTokens()
+    cbs = default_cbs(progress=False) + [times, fed] + ([ContextDropoutCB(dropout, seed)] if dropout else [])
     learn = Learner(model, dl, None, args.lr, cbs, opt_func=partial(adamw, weight_decay=0.01))
     learn.fit(args.epochs)
     t = time.perf_counter(); scorer, predicted = evaluate_ner(model, eval_al, valid, valid_items, 64, decoder='viterbi'); eval_s = time.perf_counter() - t
+    also = {}
+    for c in [int(c) for c in args.eval_contexts.split(',') if c.strip()]: # the same model, scored with other context
+        al = Aligner(tok, vocab, max_len=args.max_len, on_unknown='ignore', context=c, marker=marker if c else None)
+        t = time.perf_counter(); sc, _ = evaluate_ner(model, al, valid, al.encode(valid), 64, decoder='viterbi')
+        also[str(c)] = dict(f1=sc.summary()['f1'], lenient_f1=sc.summary()['lenient_f1'], eval_s=time.perf_counter() - t)
     s, lens = scorer.summary(), lambda items: float(np.mean([len(it['input_ids']) for it in items]))
     padded = sum(len(b) * max(len(train_items[i]['input_ids']) for i in b) for b in dl.batch_sampler)
     res = dict(context=context, dropout=dropout, marker=args.marker, seed=seed, sentences=len(train), valid_sentences=len(valid),
                tokens_per_item=lens(train_items), valid_tokens_per_item=lens(valid_items), padded_tokens_per_epoch=padded,
+               fed_padded_per_epoch=fed.padded, fed_tokens_per_epoch=fed.real, scored_at=also,
                epoch_s=times.times, epoch_s_mean=float(np.mean(times.times)), epoch_cpu_s=times.cpu, epoch_cpu_s_mean=float(np.mean(times.cpu)),
                eval_s=eval_s, prep_s=prep_s, load_avg=os.getloadavg(),
                f1=s['f1'], lenient_f1=s['lenient_f1'], precision=s.get('precision'), recall=s.get('recall'),
@@ -145,16 +167,18 @@ def main_tokens(args, train, valid, vocab, tok):
     def padded(items):
         L = np.array([len(it['input_ids']) for it in items])
         return int(sum(len(b) * L[b].max() for b in BucketBatchSampler(L, args.bs, True, seed=42))), float(L.mean())
-    out = {}
+    path = Path(args.out).with_name('context_tokens.json') # merged: one row per context and item length
+    key = lambda r: (r['context'], r.get('max_len', 128), r.get('marker', False))
+    out = {key(r): r for r in (json.loads(path.read_text()) if path.exists() else [])}
     for c in map(int, args.contexts.split(',')):
         al = lambda unknown: Aligner(tok, vocab, max_len=args.max_len, context=c, on_unknown=unknown, marker=tok.sep_token if args.marker else None)
         items, valid_items = al('raise').encode(train), al('ignore').encode(valid)
         drop = np.random.default_rng(0).random(len(items)) < args.dropout
         (p, t), (pd_, td) = padded(items), padded([drop_context(it) if d else it for it, d in zip(items, drop)])
-        out[c] = dict(context=c, tokens_per_item=t, padded_per_epoch=p, dropout=args.dropout, tokens_per_item_dropout=td, padded_per_epoch_dropout=pd_,
-                      valid_tokens_per_item=float(np.mean([len(it['input_ids']) for it in valid_items])))
-        print(out[c], flush=True)
-    Path(args.out).with_name('context_tokens.json').write_text(json.dumps(list(out.values()), indent=1))
+        r = dict(context=c, max_len=args.max_len, marker=args.marker, tokens_per_item=t, padded_per_epoch=p, dropout=args.dropout,
+                 tokens_per_item_dropout=td, padded_per_epoch_dropout=pd_, valid_tokens_per_item=float(np.mean([len(it['input_ids']) for it in valid_items])))
+        out[key(r)] = r; print(r, flush=True)
+    path.write_text(json.dumps(sorted(out.values(), key=key), indent=1))
 
 def main(argv=None):
     import torch
@@ -169,7 +193,7 @@ def main(argv=None):
     for seed in map(int, args.seeds.split(',')):
         for context in map(int, args.contexts.split(',')):
             res, predicted = one_run(args, train, valid, vocab, tok, context, seed)
-            key, res['invocation'] = run_key(context, res['dropout'], args.marker, seed), started
+            key, res['invocation'] = run_key(context, res['dropout'], args.marker, seed, args.max_len), started
             if key in results and results[key].get('invocation', started) != started: # a run of another invocation: kept beside
                 earlier = results.pop(key); results[f"{key}@{earlier['invocation']}"] = earlier
             results[key] = res
