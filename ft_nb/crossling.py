@@ -110,7 +110,7 @@ def score_file(task, model, vocab:LabelVocab, # the saved model's task (`saved_t
 # %% ../nbs/09d_crossling.ipynb #6722c9da
 def evaluate_files(model_dir:str|Path, # a folder written by `ft-nb train`
                    files:list, # labelled files, one row each
-                   map_types:str|None=None, # rename or drop gold entity types, as the setting `map_types`; `None`: the model's own
+                   map_types:str|None=None, # rename or drop entity types in the gold and the predictions, as the setting `map_types`; `None`: the model's own
                    context:int|None=None, # NER: words of document context on each side; `None`: the model's own
                    limit:int|None=None, # score only the first `limit` sentences of each file
                    head:str|None=None, # the head of a multi-task model to score (`None`: its only head)
