@@ -11,9 +11,11 @@ from collections import Counter
 from pathlib import Path
 from .data.conll import map_types
 from .data.core import LabelVocab, DataError
+from .tags import spans
 
 # %% auto #0
-__all__ = ['LANGUAGES', 'data_name', 'transfer_sets', 'lacking_types', 'score_file', 'evaluate_files', 'eval_table']
+__all__ = ['LANGUAGES', 'data_name', 'transfer_sets', 'lacking_types', 'predicted_only_types', 'entity_shape', 'shape_scores',
+           'score_file', 'evaluate_files', 'eval_table']
 
 # %% ../nbs/09d_crossling.ipynb #0031a658
 LANGUAGES = {'en': 'English', 'de': 'German', 'fr': 'French', 'nl': 'Dutch', 'es': 'Spanish', 'pl': 'Polish', 'ru': 'Russian',
@@ -48,6 +50,43 @@ def lacking_types(sents:list, # gold `Sentence`s, IOB2
     have = {l[2:] for l in labels if l.startswith('B-')}
     return Counter(t[2:] for s in sents for t in s.tags if t.startswith('B-') and t[2:] not in have)
 
+# %% ../nbs/09d_crossling.ipynb #65c6dac9
+def predicted_only_types(sents:list, # gold `Sentence`s, IOB2
+                         predicted:list[list[str]], # the predicted tags of each sentence
+                        )->Counter:
+    "The predicted entities of a type no gold entity of `sents` has, counted by type."
+    have = {t[2:] for s in sents for t in s.tags if t.startswith('B-')}
+    return Counter(t[2:] for p in predicted for t in p if t.startswith('B-') and t[2:] not in have)
+
+# %% ../nbs/09d_crossling.ipynb #d49e3ab3
+def entity_shape(words:list[str])->str:
+    "'lower', 'Title', 'UPPER' or 'uncased': how the words of one entity are written."
+    cased = [c for w in words for c in w if c.lower() != c.upper()]
+    if not cased: return 'uncased'
+    if not any(c.isupper() for c in cased): return 'lower'
+    return 'UPPER' if len(cased) > 1 and all(c.isupper() for c in cased) else 'Title'
+
+# %% ../nbs/09d_crossling.ipynb #a79aa691
+def shape_scores(sents:list, # gold `Sentence`s, IOB2
+                 predicted:list[list[str]], # the predicted tags of each sentence
+                )->dict[str, dict]:
+    "Per `entity_shape`: gold entities (`support`) and those `found`, predicted ones and those `correct`; recall and precision."
+    out = {}
+    def add(words, e, total, hits, hit):
+        d = out.setdefault(entity_shape(words[e[1]:e[2]]), dict(support=0, found=0, predicted=0, correct=0)); d[total] += 1; d[hits] += hit
+    for s, p in zip(sents, predicted):
+        g, q = spans(s.tags), spans(p)
+        for e in g: add(s.words, e, 'support', 'found', e in q)
+        for e in q: add(s.words, e, 'predicted', 'correct', e in g)
+    return {k: d | dict(recall=d['found'] / max(d['support'], 1), precision=d['correct'] / max(d['predicted'], 1)) for k, d in sorted(out.items())}
+
+# %% ../nbs/09d_crossling.ipynb #955ed396
+def _notes(name:str, lacking:dict, only:dict)->list[str]:
+    "What a row's scores left out or could not confirm, in words."
+    out = [f"{name}: gold types the model lacks, counted as O: " + ', '.join(f"{t} ×{n:,}" for t, n in Counter(lacking).most_common())] if lacking else []
+    return out + ([f"{name}: predicted types the data has no entity of, scored as false positives (--map-types {','.join(f'{t}=O' for t in only)} drops them): "
+                   + ', '.join(f"{t} ×{n:,}" for t, n in Counter(only).most_common())] if only else [])
+
 # %% ../nbs/09d_crossling.ipynb #ddb2eb64
 def score_file(task, model, vocab:LabelVocab, # the saved model's task (`saved_task`), the model and its tags
                path:str|Path, # a labelled file, in any layout `sniff_columns` knows
@@ -59,15 +98,19 @@ def score_file(task, model, vocab:LabelVocab, # the saved model's task (`saved_t
     if lacking := lacking_types(sents, vocab.labels):
         for s in sents: s.tags = map_types(s.tags, dict.fromkeys(lacking, 'O'))
     vocab.unknown.clear(); scorer = task.evaluate(model, vocab, sents, task.encode(sents, vocab), bs)
-    scores, text = task.report(scorer)
-    note = f"{path}: gold types the model lacks, counted as O: " + ', '.join(f"{t} ×{n:,}" for t, n in lacking.most_common()) if lacking else ''
+    predicted = [map_types(p, task.type_map) for p in task.predicted] # `map_types` speaks for both sides
+    if predicted != task.predicted:
+        from ft_nb.metrics import EntityScorer # torch: only once a model is scored
+        scorer = EntityScorer().update([s.tags for s in sents], predicted)
+    scores, text = task.report(scorer); only = predicted_only_types(sents, predicted)
     return dict(data=data_name(path), file=str(path), sentences=len(sents), f1=scores['f1'], lenient_f1=scores['lenient_f1'],
-                counted_as_o=dict(lacking), unknown_labels=dict(vocab.unknown), scores=scores, text='\n'.join(t for t in (summary, text, note) if t))
+                counted_as_o=dict(lacking), unknown_labels=dict(vocab.unknown), predicted_only=dict(only), errors=dict(scorer.errors),
+                shapes=shape_scores(sents, predicted), scores=scores, text='\n'.join(t for t in (summary, text, *_notes(str(path), lacking, only)) if t))
 
 # %% ../nbs/09d_crossling.ipynb #6722c9da
 def evaluate_files(model_dir:str|Path, # a folder written by `ft-nb train`
                    files:list, # labelled files, one row each
-                   map_types:str|None=None, # rename or drop gold entity types, as the setting `map_types`; `None`: the model's own
+                   map_types:str|None=None, # rename or drop entity types in the gold and the predictions, as the setting `map_types`; `None`: the model's own
                    context:int|None=None, # NER: words of document context on each side; `None`: the model's own
                    limit:int|None=None, # score only the first `limit` sentences of each file
                    head:str|None=None, # the head of a multi-task model to score (`None`: its only head)
@@ -91,6 +134,6 @@ def eval_table(rows:list[dict])->str:
     lines = [f"{'data':<{w}}  {'sentences':>9}  {'strict F1':>9}  {'lenient F1':>10}"]
     lines += [f"{r['data']:<{w}}  {r['sentences']:>9,}  {r['f1']:>9.4f}  {r['lenient_f1']:>10.4f}" for r in rows]
     if len(rows) > 1: lines.append(f"{'mean':<{w}}  {sum(r['sentences'] for r in rows):>9,}  {sum(r['f1'] for r in rows) / len(rows):>9.4f}  {sum(r['lenient_f1'] for r in rows) / len(rows):>10.4f}")
-    notes = [f"{r['data']}: gold types the model lacks, counted as O: " + ', '.join(f"{t} ×{n:,}" for t, n in r['counted_as_o'].items()) for r in rows if r['counted_as_o']]
+    notes = [n for r in rows for n in _notes(r['data'], r['counted_as_o'], r.get('predicted_only', {}))]
     notes += [f"{r['data']}: gold tags unknown to the model (scored as misses): {r['unknown_labels']}" for r in rows if r['unknown_labels']]
     return '\n'.join(lines + notes)

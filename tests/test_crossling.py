@@ -117,3 +117,16 @@ def test_eval_several_files_one_table(work, runs):
     rows = json.loads(text)
     assert [(r['sentences'], r['counted_as_o']) for r in rows] == [(12, {}), (1, {'OTH': 1})]
     assert rows[0]['f1'] == pytest.approx(runs['train'][0]['valid']['f1'])
+
+def test_eval_rows_explain_their_scores(work, runs):
+    "Each row's errors and shapes add up to its strict counts; `--map-types MISC=O` drops MISC from the predictions as well as the gold."
+    from ft_nb.cli import main
+    (work/'v.iob2').write_text("# sent_id = 1\n1\tPeter\tB-PER\t-\t-\n2\tsaw\tO\t-\t-\n3\tParis\tB-LOC\t-\t-\n\n")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(['eval', '--model', str(work/'train'), '--data', str(work/'valid.conll'), str(work/'v.iob2'), '--json', '--map-types', 'MISC=O']) == 0
+    for r in json.loads(out.getvalue()):
+        micro, errors, shapes = r['scores']['report']['micro avg'], r['errors'], r['shapes'].values()
+        assert 'MISC' not in r['scores']['report'] and 'MISC' not in r['predicted_only']
+        assert micro['predicted'] - micro['correct'] == errors.get('wrong type', 0) + errors.get('wrong boundary', 0) + errors.get('false positive', 0)
+        assert [sum(s[k] for s in shapes) for k in ('support', 'predicted', 'correct')] == [micro['support'], micro['predicted'], micro['correct']]
