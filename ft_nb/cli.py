@@ -87,8 +87,8 @@ def _eval_args(p:argparse.ArgumentParser):
     p.add_argument('--context', type=setting_type('context'), default=None, metavar='N', help=_CONTEXT_HELP)
     p.add_argument('--predictions', metavar='FILE', default=None,
                    help="also write what was scored, as CoNLL columns 'word gold predicted' (NER), for any external scorer")
-    p.add_argument('--map-types', metavar='OLD=NEW,...', default=None, help="NER: rename or drop (=O) gold entity types as the files "
-                   "are read, e.g. MISC=O,OTH=O (default: the model's own map_types; '' for none)")
+    p.add_argument('--map-types', metavar='OLD=NEW,...', default=None, help="NER: rename or drop (=O) entity types, in the gold as the "
+                   "files are read and in the predictions, e.g. MISC=O,OTH=O (default: the model's own map_types; '' for none)")
     p.add_argument('--limit', type=setting_type('epochs'), default=None, metavar='N', help="score only the first N sentences of each file")
     p.add_argument('--head', default=None, metavar='NAME', help="the head of a multi-task model to score (default: its only head)")
 
