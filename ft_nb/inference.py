@@ -72,17 +72,18 @@ def _check_options(words:str, aggregation:str):
 class Predictor:
     "Tag or classify raw texts with a trained `TaskModel`."
     def __init__(self, model:TaskModel, tokenizer, task:str|None=None, # the head to use (`None`: the only one)
-                 max_len:int|None=None, stride:int=32, batch_size:int=32, # window length in tokens, overlap in words, items per batch
+                 max_len:int|None=None, stride:int=32, batch_size:int=32, # window length in tokens, overlap in words, items per batch (without `max_tokens`)
                  aggregation:str='first', device=None, chunk_size:int=2048, # one of `REDUCTIONS`; where to run; texts encoded at a time
                  words:str='conll', decoder:str|None=None, # one of `WORDS`; one of `DECODERS` (`None`: the model's, else 'viterbi')
                  fast:bool=True, quantize:str|None=None, # oneDNN linear layers (eager, CPU); 'int8': int8 linear layers (CPU, tags may differ)
                  context:int|None=None, # words of the same document on each side, in `documents` (`None`: the model's, else 0)
-                 backend:str='eager', onnx:str|Path|None=None): # one of `BACKENDS`; backend 'onnx': its file (`None`: exported once, cached)
+                 backend:str='eager', onnx:str|Path|None=None, # one of `BACKENDS`; backend 'onnx': its file (`None`: exported once, cached)
+                 max_tokens:int|None=None): # padded tokens per batch, in place of `batch_size` items (`token_batches`)
         _check_options(words, aggregation)
         self.tokenizer, self.device, self.words, self.batch_size, self.chunk_size = tokenizer, default_device(device), words, batch_size, chunk_size
         context = getattr(model, 'meta', {}).get('context', 0) if context is None else context
         self.aggregation, self.aligner = aggregation, Aligner(tokenizer, max_len=max_len, stride=stride, context=context)
-        self.backend, self.onnx_file, self._runner = backend, onnx, None
+        self.backend, self.onnx_file, self._runner, self.max_tokens = backend, onnx, None, max_tokens
         self._prepare(model, task, fast, quantize)
         self.decoder = self._decoder(decoder, getattr(model, 'meta', {}))
 
@@ -133,7 +134,7 @@ def warm_up(self:Predictor):
 def _logprobs(self:Predictor, items:list[dict])->list[np.ndarray]:
     "Log-probabilities of each encoded item, [T, C] per token or [C] per sequence (the head's: a sigmoid per class for multi-label), in item order."
     out = [None] * len(items)
-    for idx, _, logits in forward_batches(self._model_for(len(items)), items, self.tokenizer.pad_token_id, self.batch_size, self.device, self.task):
+    for idx, _, logits in forward_batches(self._model_for(len(items)), items, self.tokenizer.pad_token_id, self.batch_size, self.device, self.task, self.max_tokens):
         lp = (logits.float().log_softmax(-1) if self.head.kind == 'token' else self.head.probs(logits).log()).cpu().numpy()
         for j, i in enumerate(idx): out[i] = lp[j, :len(items[i]['input_ids'])] if lp.ndim == 3 else lp[j]
     return out
