@@ -1,8 +1,9 @@
 """Inference at the limit of the machine (issue 19): every backend and int8 scheme of ft-nb's `Predictor`, one process, one run.
 
     python bench/inference.py --model DIR [--texts valid.txt] [--n 2000] [--threads 2] [--repeat 2] [--bs 32]
-                              [--max-tokens 4096[,8192...]] [--budget-variants eager,onnx...] [--sweep 2048,8192]
+                              [--max-tokens 2048[,4096...]] [--budget-variants eager,onnx...] [--sweep 1024,8192]
                               [--whole 10000 --lines train.txt] [--out bench/results/inference.json]
+    python bench/inference.py --model DIR --cache-only [--max-tokens 2048]   # the compiled warm-up, cold then warm
 
 Tags the first `--n` sentences of `--texts` (CoNLL-2003 valid), given as pre-split words, with one `Predictor` per variant
 (batch `--bs`, length-sorted batches, warm: each variant is warmed up first, its warm-up timed apart), times the best
@@ -17,8 +18,9 @@ Each variant runs with `--bs` sentences per batch, and again (named `<variant>_t
 and `eager` alone at each budget of `--sweep`.
 Also: the fp32 matmul peak through public torch (`F.linear`, best over the encoder's shapes), the FLOPs of the workload
 (linear layers and attention, on the real, unpadded tokens) and so each variant's share of the ceiling they give;
-the compiled warm-up again in a fresh process (inductor's on-disk cache); and with `--whole N` two whole processes
-on N raw lines, `ft-nb predict` (its default, and `--backend` of the fastest float32 variant) against the
+the compiled warm-up again in a fresh process (inductor's on-disk cache; with `--cache-only`, only that, in two fresh
+processes sharing a new cache folder: cold, then warm, with dynamo's phase times and inductor's cache counters); and
+with `--whole N` two whole processes on N raw lines, `ft-nb predict` (its default, and `--backend` of the fastest float32 variant) against the
 `transformers` pipeline at its default batch size (bench/predict.py's pipeline script). Writes JSON to `--out`."""
 import argparse, json, os, platform, shutil, subprocess, sys, tempfile, time
 from datetime import datetime, timezone
@@ -36,7 +38,7 @@ def parse(argv=None):
     p.add_argument('--n', type=int, default=2000); p.add_argument('--bs', type=int, default=32)
     p.add_argument('--threads', type=int, default=2); p.add_argument('--repeat', type=int, default=2)
     p.add_argument('--variants', default='', help="comma-separated subset of the variants (default: all)")
-    p.add_argument('--max-tokens', default='4096', help="comma-separated token budgets per batch, each run as a twin of the variants ('' for none)")
+    p.add_argument('--max-tokens', default='2048', help="comma-separated token budgets per batch, each run as a twin of the variants ('' for none)")
     p.add_argument('--budget-variants', default='', help="comma-separated variants that get the token-budget twins (default: all that run)")
     p.add_argument('--sweep', default='', help="more comma-separated budgets, for the twins of `eager` only (the budget's own curve)")
     p.add_argument('--cache-only', action='store_true', help="only the compiled warm-up in fresh processes, cold then warm inductor cache (at the first `--max-tokens`)")
@@ -83,7 +85,7 @@ def variants(model_dir:Path, work:Path, bs:int, only:set, max_tokens:int|None=No
     from ft_nb.inference import Predictor, quantize_int8
     from ft_nb.models import load_model, load_tokenizer
     from ft_nb.export import export_onnx, quantize_onnx
-    tok = load_tokenizer(model_dir); kw = dict(batch_size=bs, max_len=load_model(model_dir).meta.get('max_len'), max_tokens=max_tokens)
+    tok = load_tokenizer(model_dir); kw = dict(batch_size=None if max_tokens else bs, max_len=load_model(model_dir).meta.get('max_len'), max_tokens=max_tokens)
     fresh = lambda: load_model(model_dir)
     def attn_eager():
         m = fresh(); m.encoder.set_attn_implementation('eager'); return Predictor(m, tok, fast=False, **kw)
@@ -119,7 +121,8 @@ def warm_child(model:str, n:int)->None:
     from ft_nb.data.conll import read_conll
     from ft_nb.inference import Predictor
     words = [s.words for s in read_conll(os.environ['BENCH_TEXTS'])[0][:n]]
-    p = Predictor.from_folder(model, backend='compile', max_tokens=int(os.environ['BENCH_MAX_TOKENS']) or None)
+    budget = int(os.environ['BENCH_MAX_TOKENS']) or None
+    p = Predictor.from_folder(model, backend='compile', max_tokens=budget, batch_size=None if budget else 32)
     t = time.perf_counter(); p.tag_words(words); p.tag_words(words[:1]); warm = time.perf_counter() - t
     from torch._dynamo.utils import compile_times, counters # where the warm-up went, and what inductor's cache served
     head, row = compile_times(repr='csv', aggregate=True)

@@ -32,19 +32,28 @@ def shapes_seen(pred, sents=SENTS)->list[tuple]:
 @pytest.mark.parametrize('budget', [1, 40, 256, 100_000])
 def test_budget_tags_as_counted_batches(tagger, budget):
     model, tok = tagger
-    ref = tags(Predictor(model, tok, max_len=32, stride=4, batch_size=3, fast=False))
-    pred = Predictor(model, tok, max_len=32, stride=4, batch_size=3, fast=False, max_tokens=budget)
+    ref = tags(Predictor(model, tok, max_len=32, stride=4, batch_size=3, fast=False, max_tokens=None))
+    pred = Predictor(model, tok, max_len=32, stride=4, fast=False, max_tokens=budget)
     assert tags(pred) == ref
     shapes = shapes_seen(pred)
     assert all(b * t <= budget or b == 1 for b, t in shapes), shapes
     if budget == 100_000: assert len(shapes) == 1 # everything in one batch
+    capped = shapes_seen(Predictor(model, tok, max_len=32, stride=4, batch_size=3, fast=False, max_tokens=budget))
+    assert max(b for b, _ in capped) <= 3
+
+def test_default_batches(tagger):
+    model, tok = tagger
+    from ft_nb.inference import MAX_TOKENS
+    pred = Predictor(model, tok)
+    assert (pred.batch_size, pred.max_tokens) == (None, MAX_TOKENS)
+    with pytest.raises(ValueError, match='give batch_size'): Predictor(model, tok, max_tokens=None)
 
 def test_budget_int8_and_onnx(tagger, tmp_path, monkeypatch):
     pytest.importorskip('onnxruntime'); pytest.importorskip('onnxscript')
     monkeypatch.setenv('FT_NB_CACHE', str(tmp_path/'cache'))
     model, tok = tagger
     for kw in [dict(quantize='int8'), dict(backend='onnx'), dict(backend='onnx', quantize='int8')]:
-        counted, budget = (Predictor(model, tok, max_len=32, stride=4, batch_size=3, fast=False, max_tokens=m, **kw) for m in (None, 96))
+        counted, budget = (Predictor(model, tok, max_len=32, stride=4, batch_size=b, fast=False, max_tokens=m, **kw) for b, m in ((3, None), (None, 96)))
         assert tags(budget) == tags(counted), kw
 
 def test_forward_batches_budget_covers_items(tagger):
