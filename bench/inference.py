@@ -1,7 +1,9 @@
 """Inference at the limit of the machine (issue 19): every backend and int8 scheme of ft-nb's `Predictor`, one process, one run.
 
     python bench/inference.py --model DIR [--texts valid.txt] [--n 2000] [--threads 2] [--repeat 2] [--bs 32]
+                              [--max-tokens 2048[,4096...]] [--budget-variants eager,onnx...] [--sweep 1024,8192]
                               [--whole 10000 --lines train.txt] [--out bench/results/inference.json]
+    python bench/inference.py --model DIR --cache-only [--max-tokens 2048]   # the compiled warm-up, cold then warm
 
 Tags the first `--n` sentences of `--texts` (CoNLL-2003 valid), given as pre-split words, with one `Predictor` per variant
 (batch `--bs`, length-sorted batches, warm: each variant is warmed up first, its warm-up timed apart), times the best
@@ -11,10 +13,14 @@ of `--repeat` passes (variants interleaved), and scores each pass's tags against
             onnx (ONNX Runtime on ft-nb's export), onnx_fused (the same graph through ORT's transformer optimizer);
   int8      torch dynamic int8 (`quantize_int8`) per-tensor or per-channel, with layer groups left in float32;
             ONNX Runtime's dynamic int8 (`quantize_onnx`), per-channel or per-tensor.
+Each variant runs with `--bs` sentences per batch, and again (named `<variant>_t<budget>`) with token-budget batches
+(`Predictor(max_tokens=)`, `token_batches`) at each budget of `--max-tokens`, for the variants of `--budget-variants`,
+and `eager` alone at each budget of `--sweep`.
 Also: the fp32 matmul peak through public torch (`F.linear`, best over the encoder's shapes), the FLOPs of the workload
 (linear layers and attention, on the real, unpadded tokens) and so each variant's share of the ceiling they give;
-the compiled warm-up again in a fresh process (inductor's on-disk cache); and with `--whole N` two whole processes
-on N raw lines, `ft-nb predict` (its default, and `--backend` of the fastest float32 variant) against the
+the compiled warm-up again in a fresh process (inductor's on-disk cache; with `--cache-only`, only that, in two fresh
+processes sharing a new cache folder: cold, then warm, with dynamo's phase times and inductor's cache counters); and
+with `--whole N` two whole processes on N raw lines, `ft-nb predict` (its default, and `--backend` of the fastest float32 variant) against the
 `transformers` pipeline at its default batch size (bench/predict.py's pipeline script). Writes JSON to `--out`."""
 import argparse, json, os, platform, shutil, subprocess, sys, tempfile, time
 from datetime import datetime, timezone
@@ -32,6 +38,11 @@ def parse(argv=None):
     p.add_argument('--n', type=int, default=2000); p.add_argument('--bs', type=int, default=32)
     p.add_argument('--threads', type=int, default=2); p.add_argument('--repeat', type=int, default=2)
     p.add_argument('--variants', default='', help="comma-separated subset of the variants (default: all)")
+    p.add_argument('--max-tokens', default='2048', help="comma-separated token budgets per batch, each run as a twin of the variants ('' for none)")
+    p.add_argument('--budget-variants', default='', help="comma-separated variants that get the token-budget twins (default: all that run)")
+    p.add_argument('--sweep', default='', help="more comma-separated budgets, for the twins of `eager` only (the budget's own curve)")
+    p.add_argument('--cache-only', action='store_true', help="only the compiled warm-up in fresh processes, cold then warm inductor cache (at the first `--max-tokens`)")
+    p.add_argument('--no-count', action='store_true', help="run only the token-budget twins, not the `--bs` batches")
     p.add_argument('--whole', type=int, default=0, help="also time whole processes on N raw lines")
     p.add_argument('--no-cache-check', action='store_true', help="skip the compiled warm-up in a fresh process")
     p.add_argument('--warm-child', nargs=2, help=argparse.SUPPRESS) # MODEL N: the fresh process's compiled warm-up
@@ -69,12 +80,12 @@ def ort_fused(src:Path, dst:Path, config)->dict:
     m = optimize_model(str(src), model_type='bert', num_heads=config.num_attention_heads, hidden_size=config.hidden_size)
     m.save_model_to_file(str(dst)); return {k: v for k, v in m.get_fused_operator_statistics().items() if v}
 
-def variants(model_dir:Path, work:Path, bs:int, only:set)->dict:
-    "name -> (kind, a function building the Predictor); built lazily, so each setup is timed on its own."
+def variants(model_dir:Path, work:Path, bs:int, only:set, max_tokens:int|None=None)->dict:
+    "name -> (kind, a function building the Predictor, batches of `bs` items or of `max_tokens` padded tokens); built lazily, so each setup is timed on its own."
     from ft_nb.inference import Predictor, quantize_int8
     from ft_nb.models import load_model, load_tokenizer
     from ft_nb.export import export_onnx, quantize_onnx
-    tok = load_tokenizer(model_dir); kw = dict(batch_size=bs, max_len=load_model(model_dir).meta.get('max_len'))
+    tok = load_tokenizer(model_dir); kw = dict(batch_size=None if max_tokens else bs, max_len=load_model(model_dir).meta.get('max_len'), max_tokens=max_tokens)
     fresh = lambda: load_model(model_dir)
     def attn_eager():
         m = fresh(); m.encoder.set_attn_implementation('eager'); return Predictor(m, tok, fast=False, **kw)
@@ -85,7 +96,8 @@ def variants(model_dir:Path, work:Path, bs:int, only:set)->dict:
         if not (work/'fused.onnx').exists(): variants.fusions = ort_fused(onnx_file(), work/'fused.onnx', fresh().config)
         return Predictor(fresh(), tok, backend='onnx', onnx=work/'fused.onnx', **kw)
     def ort_int8(per_channel):
-        dst = work/f'int8_{per_channel}.onnx'; quantize_onnx(onnx_file(), dst, per_channel=per_channel)
+        dst = work/f'int8_{per_channel}.onnx'
+        if not dst.exists(): quantize_onnx(onnx_file(), dst, per_channel=per_channel)
         return Predictor(fresh(), tok, backend='onnx', quantize='int8', onnx=dst, **kw)
     torch_int8 = lambda per_channel, keep: lambda: Predictor(quantize_int8(fresh(), per_channel, keep), tok, fast=False, **kw)
     vs = {'eager_fastlinear': ('float32', lambda: Predictor(fresh(), tok, fast=True, **kw)),
@@ -109,8 +121,24 @@ def warm_child(model:str, n:int)->None:
     from ft_nb.data.conll import read_conll
     from ft_nb.inference import Predictor
     words = [s.words for s in read_conll(os.environ['BENCH_TEXTS'])[0][:n]]
-    p = Predictor.from_folder(model, backend='compile'); t = time.perf_counter(); p.tag_words(words); p.tag_words(words[:1])
-    print(json.dumps(dict(warmup_s=time.perf_counter() - t)))
+    budget = int(os.environ['BENCH_MAX_TOKENS']) or None
+    p = Predictor.from_folder(model, backend='compile', max_tokens=budget, batch_size=None if budget else 32)
+    t = time.perf_counter(); p.tag_words(words); p.tag_words(words[:1]); warm = time.perf_counter() - t
+    from torch._dynamo.utils import compile_times, counters # where the warm-up went, and what inductor's cache served
+    head, row = compile_times(repr='csv', aggregate=True)
+    print(json.dumps(dict(warmup_s=warm, phases_s={h: float(v) for h, v in zip(head, row)}, inductor={k: v for k, v in counters['inductor'].items() if 'cache' in k})))
+
+def cache_check(args, budget:int|None)->dict:
+    "The compiled warm-up in two fresh processes sharing a new, empty inductor cache folder: cold, then warm."
+    out = {}
+    with tempfile.TemporaryDirectory() as d:
+        env = os.environ | {'BENCH_TEXTS': args.texts, 'BENCH_MAX_TOKENS': str(budget or 0), 'TORCHINDUCTOR_CACHE_DIR': d}
+        for k in ('cold', 'warm'):
+            t = time.perf_counter(); r = subprocess.run([sys.executable, __file__, '--model', args.model, '--threads', str(args.threads), '--warm-child', args.model, '256'],
+                                                       env=env, stdout=subprocess.PIPE, check=True, text=True)
+            out[k] = json.loads(r.stdout.strip().splitlines()[-1]) | dict(process_s=time.perf_counter() - t)
+            print(f"  compiled warm-up, {k} inductor cache, fresh process: {out[k]['warmup_s']:.1f} s (process {out[k]['process_s']:.1f} s) {out[k]['inductor']}", flush=True)
+    return out
 
 def whole_processes(args, backend:str)->dict:
     "Wall seconds, start to exit, of `ft-nb predict` (default backend, and `backend`) and of the pipeline script on `--whole` raw lines."
@@ -136,11 +164,21 @@ def main(argv=None):
     import torch
     torch.set_num_threads(args.threads)
     if args.warm_child: return warm_child(args.warm_child[0], int(args.warm_child[1]))
+    if args.cache_only:
+        budget = int(args.max_tokens.split(',')[0]) if args.max_tokens else None
+        out = Path(args.out); out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(dict(max_tokens=budget, torch=torch.__version__, compile_cache=cache_check(args, budget)), indent=1) + '\n')
+        return print(f"wrote {out}")
     from ft_nb.data.conll import read_conll
     from ft_nb.models import load_model
     sents = read_conll(args.texts)[0][:args.n]; words, gold = [s.words for s in sents], [s.tags for s in sents]
     work = Path(tempfile.mkdtemp(prefix='ftnb-bench-inference-'))
-    vs = variants(Path(args.model), work, args.bs, {v for v in args.variants.split(',') if v})
+    only, budgets = {v for v in args.variants.split(',') if v}, [int(b) for b in args.max_tokens.split(',') if b]
+    vs = {} if args.no_count else variants(Path(args.model), work, args.bs, only)
+    twins = {v for v in args.budget_variants.split(',') if v} or only
+    for b in budgets: vs |= {f'{k}_t{b}': v for k, v in variants(Path(args.model), work, args.bs, twins, b).items()}
+    for b in [int(b) for b in args.sweep.split(',') if b]: vs |= {f'eager_t{b}': variants(Path(args.model), work, args.bs, {'eager'}, b)['eager']}
+    budget_of = lambda k: int(k.rsplit('_t', 1)[1]) if '_t' in k and k.rsplit('_t', 1)[1].isdigit() else None
     model = load_model(args.model); c = model.config
     from ft_nb.data.align import Aligner
     lengths = [len(it['input_ids']) for it in Aligner(__import__('ft_nb.models', fromlist=['x']).load_tokenizer(args.model), max_len=model.meta.get('max_len')).encode(words)]
@@ -153,7 +191,7 @@ def main(argv=None):
     for k, (kind, make) in vs.items(): # build and warm each: export, quantisation, compilation timed here, not in the runs
         t = time.perf_counter(); preds[k] = make(); setup = time.perf_counter() - t
         t = time.perf_counter(); preds[k].tag_words(words[:256]); preds[k].tag_words(words[:1]); warm = time.perf_counter() - t
-        res[k] = dict(kind=kind, setup_s=setup, warmup_s=warm, seconds=float('inf'))
+        res[k] = dict(kind=kind, max_tokens=budget_of(k), setup_s=setup, warmup_s=warm, seconds=float('inf'))
         print(f"  {k:24s} setup {setup:6.1f} s, warm-up {warm:6.1f} s", flush=True)
     for r in range(args.repeat):
         for k, p in preds.items():
@@ -167,9 +205,15 @@ def main(argv=None):
     ref_f1 = res.get('eager', res.get(best(f32) or '', {})).get('f1')
     for x in i8.values(): x['f1_drop'] = ref_f1 - x['f1'] if ref_f1 is not None else None
     ratios = {}
-    ftnb_f32 = best({k: x for k, x in f32.items() if k != 'eager_fastlinear'}) # public paths only
-    ort_f32, ort_i8 = best(f32, 'onnx'), best(i8, 'ort_')
+    torch_f32 = lambda d: {k: x for k, x in d.items() if not k.startswith(('eager_fastlinear', 'onnx'))} # torch on public paths only
+    ftnb_f32 = best(torch_f32(f32))
+    ort_f32, ort_i8 = best(f32, 'onnx'), best(i8, 'ort_') # over every batching
     if ftnb_f32 and ort_f32: ratios[f'{ftnb_f32}_over_{ort_f32}'] = f32[ftnb_f32]['sent_per_s'] / f32[ort_f32]['sent_per_s']
+    for mt in sorted({x['max_tokens'] for x in res.values()}, key=lambda m: m or 0): # the same comparison within each batching
+        same = {k: x for k, x in f32.items() if x['max_tokens'] == mt}; t_, o_ = best(torch_f32(same)), best(same, 'onnx')
+        if t_ and o_ and (t_, o_) != (ftnb_f32, ort_f32): ratios[f'{t_}_over_{o_}'] = same[t_]['sent_per_s'] / same[o_]['sent_per_s']
+    for k, x in res.items(): # each token-budget twin against its `--bs` batches
+        if x['max_tokens'] and (base := k.rsplit('_t', 1)[0]) in res: ratios[f'{k}_over_{base}'] = x['sent_per_s'] / res[base]['sent_per_s']
     if 'eager_fastlinear' in f32 and 'eager' in f32: ratios['eager_fastlinear_over_eager'] = f32['eager_fastlinear']['sent_per_s'] / f32['eager']['sent_per_s']
     if 'compile' in f32 and 'eager' in f32: ratios['compile_over_eager'] = f32['compile']['sent_per_s'] / f32['eager']['sent_per_s']
     keeps = lambda ort: {k: x for k, x in i8.items() if k.startswith('ort_') == ort and x['f1_drop'] is not None and x['f1_drop'] <= 0.003}
@@ -178,22 +222,22 @@ def main(argv=None):
     if ti8 and ort_i8 and ort_i8 != oi8: ratios[f'{ti8}_over_{ort_i8}'] = i8[ti8]['sent_per_s'] / i8[ort_i8]['sent_per_s']
     cache = None
     if 'compile' in preds and not args.no_cache_check:
-        env = os.environ | {'BENCH_TEXTS': args.texts}
+        env = os.environ | {'BENCH_TEXTS': args.texts, 'BENCH_MAX_TOKENS': '0'}
         t = time.perf_counter(); r = subprocess.run([sys.executable, __file__, '--model', args.model, '--threads', str(args.threads), '--warm-child', args.model, '256'],
                                                    env=env, stdout=subprocess.PIPE, check=True, text=True)
         cache = json.loads(r.stdout.strip().splitlines()[-1]) | dict(process_s=time.perf_counter() - t)
         print(f"  compiled warm-up in a fresh process (inductor's cache): {cache['warmup_s']:.1f} s (in this process: {res['compile']['warmup_s']:.1f} s)", flush=True)
-    whole = whole_processes(args, 'compile' if ftnb_f32 == 'compile' else 'onnx' if ftnb_f32 and ftnb_f32.startswith('onnx') else 'eager') if args.whole else None
+    whole = whole_processes(args, 'compile' if ftnb_f32 and ftnb_f32.startswith('compile') else 'eager') if args.whole else None
     meta = dict(date=datetime.now(timezone.utc).isoformat(timespec='seconds'), machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
                 threads=args.threads, torch=torch.__version__, onnxruntime=__import__('onnxruntime').__version__, n=len(words), tokens=sum(lengths),
-                bs=args.bs, repeat=args.repeat, model=args.model, texts=args.texts, matmul_gflops=peak, flops=flops, ceiling_sent_per_s=ceiling,
+                bs=args.bs, max_tokens=budgets, repeat=args.repeat, model=args.model, texts=args.texts, matmul_gflops=peak, flops=flops, ceiling_sent_per_s=ceiling,
                 ort_fusions=getattr(variants, 'fusions', None))
     print(f"\n{meta['date']}  {meta['machine']}, {args.threads} threads; {len(words)} sentences, batch {args.bs}, best of {args.repeat}; "
           f"ceiling {ceiling:.0f} sent/s ({peak['peak']:.1f} GFLOP/s)")
-    print(f"{'variant':24s} {'kind':7s} {'sent/s':>7s} {'ceiling':>7s} {'F1':>7s} {'drop':>7s} {'setup s':>7s} {'warm s':>7s}")
+    print(f"{'variant':30s} {'kind':7s} {'batches':>8s} {'sent/s':>7s} {'ceiling':>7s} {'F1':>7s} {'drop':>7s} {'setup s':>7s} {'warm s':>7s}")
     for k, x in res.items():
-        drop = '' if x.get('f1_drop') is None else f"{x['f1_drop']:7.4f}"
-        print(f"{k:24s} {x['kind']:7s} {x['sent_per_s']:7.1f} {x['of_ceiling']:7.1%} {x['f1']:7.4f} {drop:>7s} {x['setup_s']:7.1f} {x['warmup_s']:7.1f}")
+        drop, batches = '' if x.get('f1_drop') is None else f"{x['f1_drop']:7.4f}", f"{x['max_tokens']} tok" if x['max_tokens'] else f"{args.bs} sent"
+        print(f"{k:30s} {x['kind']:7s} {batches:>8s} {x['sent_per_s']:7.1f} {x['of_ceiling']:7.1%} {x['f1']:7.4f} {drop:>7s} {x['setup_s']:7.1f} {x['warmup_s']:7.1f}")
     for k, v in ratios.items(): print(f"{k}: {v:.2f}x")
     if whole: print('whole processes on', whole['lines'], 'lines: ' + ', '.join(f"{k} {v:.2f}x" for k, v in whole['ratios'].items()))
     out = Path(args.out); out.parent.mkdir(parents=True, exist_ok=True)

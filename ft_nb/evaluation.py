@@ -17,22 +17,35 @@ from .tags import allowed_transitions, spans, to_iob2
 from .crf import viterbi
 
 # %% auto #0
-__all__ = ['DECODERS', 'forward_batches', 'word_scores', 'TagDecoder', 'EntityF1', 'evaluate_ner', 'encode_texts', 'evaluate_cls']
+__all__ = ['DECODERS', 'forward_batches', 'token_batches', 'word_scores', 'TagDecoder', 'EntityF1', 'evaluate_ner',
+           'encode_texts', 'evaluate_cls']
 
 # %% ../nbs/07a_evaluation.ipynb #e3214b41
 _INPUTS = ('input_ids', 'attention_mask', 'token_type_ids') # what the model reads of a batch; the rest is metadata
 
 def forward_batches(model, items:list[dict], pad_token_id:int, # encoded items, and the tokenizer's `pad_token_id`
-                    bs:int=64, device=None, task:str|None=None): # items per batch; where to run; the head (`None`: the only one)
+                    bs:int=64, device=None, task:str|None=None, # items per batch; where to run; the head (`None`: the only one)
+                    max_tokens:int|None=None): # padded tokens per batch (`token_batches`), then `bs` caps its items (`None`: no cap)
     "Yield `(idx, batch, logits)` over length-sorted batches of `items`, computed under inference mode."
-    device, collate, was_training = default_device(device), PadCollator(pad_token_id), model.training
+    device, collate, was_training, lengths = default_device(device), PadCollator(pad_token_id), model.training, [len(it['input_ids']) for it in items]
     model.to(device).eval()
     try:
         with torch.inference_mode():
-            for idx in BucketBatchSampler([len(it['input_ids']) for it in items], bs, shuffle=False):
+            for idx in (token_batches(lengths, max_tokens, bs) if max_tokens else BucketBatchSampler(lengths, bs, shuffle=False)):
                 batch = collate([items[i] for i in idx]); inputs = {k: v for k, v in batch.items() if k in _INPUTS}
                 yield idx, batch, model(**to_device(inputs, device), task=task)['logits']
     finally: model.train(was_training) # scored in the middle of training (a callback), the model goes on training
+
+
+# %% ../nbs/07a_evaluation.ipynb #10ab1e27
+def token_batches(lengths, max_tokens:int, # the length of each item, in tokens; padded tokens per batch
+                  max_items:int|None=None)->list[list[int]]: # items per batch at most (`None`: as many as fit)
+    "Indices of the items, longest first, cut into batches of at most `max_tokens` padded tokens (an item longer than that alone)."
+    if max_tokens < 1: raise ValueError(f"max_tokens must be a positive number of tokens, not {max_tokens}")
+    lengths = np.asarray(lengths, np.int64); order, out, a = np.argsort(-lengths, kind='stable'), [], 0
+    while a < len(order):
+        n = min(max(1, max_tokens // max(int(lengths[order[a]]), 1)), max_items or len(order)); out.append(order[a:a + n].tolist()); a += n
+    return out
 
 # %% ../nbs/07a_evaluation.ipynb #67b092fc
 def word_scores(items:list[dict], token_scores, # encoded items (`word_ids`, `sent_idx`); per item, token log-probabilities [T, C]

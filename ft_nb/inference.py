@@ -22,8 +22,8 @@ from .evaluation import REDUCTIONS, forward_batches, word_scores, TagDecoder, en
 from .tasks.core import saved_task
 
 # %% auto #0
-__all__ = ['INT8_LAYERS', 'INT8_KEEP_FLOAT', 'BACKENDS', 'COMPILE_MIN_ITEMS', 'WORDS', 'int8_layers', 'quantize_int8',
-           'Predictor', 'CompiledModel']
+__all__ = ['INT8_LAYERS', 'INT8_KEEP_FLOAT', 'BACKENDS', 'COMPILE_MIN_ITEMS', 'WORDS', 'MAX_TOKENS', 'int8_layers',
+           'quantize_int8', 'Predictor', 'CompiledModel']
 
 # %% ../nbs/08_inference.ipynb #c28056e8
 INT8_LAYERS = {'query_key_value': r'attention\.self\.(query|key|value)$', 'attention_output': r'attention\.output\.dense$',
@@ -68,21 +68,27 @@ def _check_options(words:str, aggregation:str):
     if words not in WORDS: raise ValueError(f"words must be one of {WORDS}, not {words!r}")
     if aggregation not in REDUCTIONS: raise ValueError(f"aggregation must be one of {list(REDUCTIONS)}, not {aggregation!r}")
 
+MAX_TOKENS = 2048 # padded tokens per batch by default: the fastest budget measured (MiniLM, CoNLL-2003, 2 cores)
+
+def _check_batches(batch_size:int|None, max_tokens:int|None):
+    if batch_size is None and max_tokens is None: raise ValueError("give batch_size (items per batch), max_tokens (padded tokens per batch) or both")
+
 # %% ../nbs/08_inference.ipynb #e7bb1b0c
 class Predictor:
     "Tag or classify raw texts with a trained `TaskModel`."
     def __init__(self, model:TaskModel, tokenizer, task:str|None=None, # the head to use (`None`: the only one)
-                 max_len:int|None=None, stride:int=32, batch_size:int=32, # window length in tokens, overlap in words, items per batch
+                 max_len:int|None=None, stride:int=32, batch_size:int|None=None, # window length in tokens, overlap in words, items per batch at most
                  aggregation:str='first', device=None, chunk_size:int=2048, # one of `REDUCTIONS`; where to run; texts encoded at a time
                  words:str='conll', decoder:str|None=None, # one of `WORDS`; one of `DECODERS` (`None`: the model's, else 'viterbi')
                  fast:bool=True, quantize:str|None=None, # oneDNN linear layers (eager, CPU); 'int8': int8 linear layers (CPU, tags may differ)
                  context:int|None=None, # words of the same document on each side, in `documents` (`None`: the model's, else 0)
-                 backend:str='eager', onnx:str|Path|None=None): # one of `BACKENDS`; backend 'onnx': its file (`None`: exported once, cached)
-        _check_options(words, aggregation)
+                 backend:str='eager', onnx:str|Path|None=None, # one of `BACKENDS`; backend 'onnx': its file (`None`: exported once, cached)
+                 max_tokens:int|None=MAX_TOKENS): # padded tokens per batch (`token_batches`; `None`: `batch_size` items)
+        _check_options(words, aggregation); _check_batches(batch_size, max_tokens)
         self.tokenizer, self.device, self.words, self.batch_size, self.chunk_size = tokenizer, default_device(device), words, batch_size, chunk_size
         context = getattr(model, 'meta', {}).get('context', 0) if context is None else context
         self.aggregation, self.aligner = aggregation, Aligner(tokenizer, max_len=max_len, stride=stride, context=context)
-        self.backend, self.onnx_file, self._runner = backend, onnx, None
+        self.backend, self.onnx_file, self._runner, self.max_tokens = backend, onnx, None, max_tokens
         self._prepare(model, task, fast, quantize)
         self.decoder = self._decoder(decoder, getattr(model, 'meta', {}))
 
@@ -133,7 +139,7 @@ def warm_up(self:Predictor):
 def _logprobs(self:Predictor, items:list[dict])->list[np.ndarray]:
     "Log-probabilities of each encoded item, [T, C] per token or [C] per sequence (the head's: a sigmoid per class for multi-label), in item order."
     out = [None] * len(items)
-    for idx, _, logits in forward_batches(self._model_for(len(items)), items, self.tokenizer.pad_token_id, self.batch_size, self.device, self.task):
+    for idx, _, logits in forward_batches(self._model_for(len(items)), items, self.tokenizer.pad_token_id, self.batch_size, self.device, self.task, self.max_tokens):
         lp = (logits.float().log_softmax(-1) if self.head.kind == 'token' else self.head.probs(logits).log()).cpu().numpy()
         for j, i in enumerate(idx): out[i] = lp[j, :len(items[i]['input_ids'])] if lp.ndim == 3 else lp[j]
     return out
