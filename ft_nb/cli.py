@@ -102,7 +102,9 @@ _BACKENDS = ('eager', 'compile', 'onnx') # `ft_nb.inference.BACKENDS`, spelled o
 def _predict_args(p:argparse.ArgumentParser):
     p.add_argument('--model', required=True, help="a folder written by ft-nb train")
     p.add_argument('--input', default='-', help="a text file (plain or gzip), one text per line, or - for standard input (default)")
-    p.add_argument('--bs', type=setting_type('bs'), default=32, help="batch size (default 32)")
+    p.add_argument('--bs', type=setting_type('bs'), default=None, help="at most this many texts per batch (default: no cap, or 32 with --max-tokens 0)")
+    p.add_argument('--max-tokens', type=int, default=2048, help="padded tokens per batch: many short texts or a few long ones "
+                   "(default 2048; 0: batches of --bs texts)")
     p.add_argument('--head', default=None, metavar='NAME', help="the head of a multi-task model to use (default: its only head)")
     p.add_argument('--aggregation', choices=_REDUCTIONS, default='first', help="how subword predictions make a word's (default first)")
     p.add_argument('--words', choices=_WORDS, default='conll', help="split text into words by CoNLL's rule (default), where the model's "
@@ -249,8 +251,9 @@ def _predict(args)->int:
     _checked('--model', check_input, args.model, folder=True); _checked('--input', check_input, args.input)
     if args.data is not None: _checked('--data', check_input, args.data)
     if args.data is not None and not args.int8: raise DataError("--data: the F1 check compares int8 with float32; add --int8")
+    if args.max_tokens < 0: raise DataError(f"--max-tokens: {args.max_tokens} is below 0; give padded tokens per batch, or 0 for batches of --bs texts")
     from ft_nb.inference import Predictor # after the checks, which need no torch
-    kw = dict(batch_size=args.bs, aggregation=args.aggregation, words=args.words, decoder=args.decoder, fast=not args.no_fast,
+    kw = dict(batch_size=args.bs if args.max_tokens else args.bs or 32, max_tokens=args.max_tokens or None, aggregation=args.aggregation, words=args.words, decoder=args.decoder, fast=not args.no_fast,
               backend=args.backend, head=args.head, **({} if args.context is None else {'context': args.context}))
     pred = Predictor.from_folder(args.model, quantize='int8' if args.int8 else None, **kw)
     if args.data is not None:

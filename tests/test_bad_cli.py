@@ -93,6 +93,7 @@ CASES = [
     ('unknown flag', TRAIN + ['--epocs', '3'], ['unrecognized arguments: --epocs 3']),
     ('lr-find num-it 0', LR_FIND + ['--num-it', '0'], ["argument --num-it: '0': expected a whole number >= 1"]),
     ('predict bs 0', PREDICT + ['--bs', '0'], ["argument --bs: '0'"]),
+    ('predict max-tokens negative', PREDICT + ['--max-tokens', '-1'], ["--max-tokens: -1 is below 0"]),
     ('predict words', PREDICT + ['--words', 'spaces'], ["argument --words: invalid choice: 'spaces'"]),
     ('eval without data', ['eval', '--model', f'{W}/model'], ['the following arguments are required: --data']),
     ('no command', [], ['the following arguments are required: COMMAND']),
