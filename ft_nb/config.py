@@ -71,7 +71,7 @@ class TrainConfig:
     # auto: sparse for a vocabulary above 100,000 rows (e.g. XLM-R's 250,000), else every row
     embeddings:Literal['auto', 'train', 'sparse', 'freeze'] = 'auto'
     # classification: how a text becomes one vector for the head: the average of its tokens' vectors, or the first
-    # ([CLS]) token's; mean is the default, measured better on short budgets (bench/defaults.py)
+    # ([CLS]) token's; mean is the default, measured better on short budgets (SST-2: 0.813 against 0.804; bench/defaults.py)
     pooling:Literal['mean', 'cls'] = 'mean'
 
 # %% ../nbs/00b_config.ipynb #7dc2bb55
