@@ -35,6 +35,8 @@ def parse(argv=None):
     p.add_argument('--epochs', type=int, default=2); p.add_argument('--lr', type=float, default=1e-4); p.add_argument('--bs', type=int, default=32)
     p.add_argument('--max-len', type=int, default=128); p.add_argument('--dropout', type=float, default=0.)
     p.add_argument('--marker', action='store_true', help="the tokenizer's sep token between context and sentence")
+    p.add_argument('--no-token-weight', dest='token_weight', action='store_false',
+                   help="leave out `TokenWeightCB` (the NER recipe's since it was added; the runs before it had none)")
     p.add_argument('--threads', type=int, default=2); p.add_argument('--model', default=None)
     p.add_argument('--out', default='bench/results/context.json')
     p.add_argument('--time-batches', type=int, default=0, help="cost only: time this many training batches per context (no F1), "
@@ -48,9 +50,9 @@ def parse(argv=None):
     if not (args.train and args.valid): p.error("give --train and --valid (no shared/data/conll2003 found)")
     return args
 
-def run_key(context:int, dropout:float, marker:bool, seed:int, max_len:int=128)->str:
-    "The name of a run in the results: its setting (the item length only where it is not 128) and seed."
-    return f"c{context}_d{dropout:g}_m{int(marker)}" + (f"_L{max_len}" if max_len != 128 else '') + f"_s{seed}"
+def run_key(context:int, dropout:float, marker:bool, seed:int, max_len:int=128, token_weight:bool=False)->str:
+    "The name of a run in the results: its setting (the item length only where it is not 128, `_tw` with `TokenWeightCB`) and seed."
+    return f"c{context}_d{dropout:g}_m{int(marker)}" + (f"_L{max_len}" if max_len != 128 else '') + ('_tw' if token_weight else '') + f"_s{seed}"
 
 class BatchTokens:
     "Tokens each training epoch fed the model, padding included and not: the cost as context dropout really shaped it."
@@ -87,7 +89,7 @@ def one_run(args, train, valid, vocab, tok, context:int, seed:int)->tuple[dict, 
     from ft_nb.data.load import make_loader
     from ft_nb.models import token_classifier
     from ft_nb.learner import Learner, adamw
-    from ft_nb.callbacks.schedule import default_cbs
+    from ft_nb.callbacks.schedule import default_cbs, TokenWeightCB
     from ft_nb.evaluation import evaluate_ner
     marker, dropout = (tok.sep_token if args.marker else None), (args.dropout if context else 0.) # no context: nothing to drop
     aligner = lambda unknown: Aligner(tok, vocab, max_len=args.max_len, on_unknown=unknown, context=context, marker=marker)
@@ -96,7 +98,7 @@ def one_run(args, train, valid, vocab, tok, context:int, seed:int)->tuple[dict, 
     set_seed(seed); model = token_classifier(vocab.labels, args.model)
     dl = make_loader(train_items, tok.pad_token_id, args.bs, True, seed=seed)
     times, fed = EpochTimes(), BatchTokens()
-    cbs = default_cbs(progress=False) + [times, fed] + ([ContextDropoutCB(dropout, seed)] if dropout else [])
+    cbs = default_cbs(progress=False) + [times, fed] + ([ContextDropoutCB(dropout, seed)] if dropout else []) + ([TokenWeightCB()] if args.token_weight else [])
     learn = Learner(model, dl, None, args.lr, cbs, opt_func=partial(adamw, weight_decay=0.01))
     learn.fit(args.epochs)
     t = time.perf_counter(); scorer, predicted = evaluate_ner(model, eval_al, valid, valid_items, 64, decoder='viterbi'); eval_s = time.perf_counter() - t
@@ -113,7 +115,7 @@ def one_run(args, train, valid, vocab, tok, context:int, seed:int)->tuple[dict, 
                epoch_s=times.times, epoch_s_mean=float(np.mean(times.times)), epoch_cpu_s=times.cpu, epoch_cpu_s_mean=float(np.mean(times.cpu)),
                eval_s=eval_s, prep_s=prep_s, load_avg=os.getloadavg(),
                f1=s['f1'], lenient_f1=s['lenient_f1'], precision=s.get('precision'), recall=s.get('recall'),
-               threads=torch.get_num_threads(), max_len=args.max_len, epochs=args.epochs, lr=args.lr, bs=args.bs)
+               threads=torch.get_num_threads(), max_len=args.max_len, epochs=args.epochs, lr=args.lr, bs=args.bs, token_weight=args.token_weight)
     return res, predicted
 
 def time_batches(args, train, vocab, tok, context:int, n:int)->dict:
@@ -193,7 +195,7 @@ def main(argv=None):
     for seed in map(int, args.seeds.split(',')):
         for context in map(int, args.contexts.split(',')):
             res, predicted = one_run(args, train, valid, vocab, tok, context, seed)
-            key, res['invocation'] = run_key(context, res['dropout'], args.marker, seed, args.max_len), started
+            key, res['invocation'] = run_key(context, res['dropout'], args.marker, seed, args.max_len, args.token_weight), started
             if key in results and results[key].get('invocation', started) != started: # a run of another invocation: kept beside
                 earlier = results.pop(key); results[f"{key}@{earlier['invocation']}"] = earlier
             results[key] = res

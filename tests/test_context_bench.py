@@ -20,6 +20,7 @@ def test_run_key():
     assert key(64, 0.5, False, 42) == key(64, 0.5, False, 42, 128) == 'c64_d0.5_m0_s42'
     assert key(64, 0., True, 43, 60) == 'c64_d0_m1_L60_s43'
     assert key(64, 0., False, 43, 60) != key(64, 0., False, 43, 64)
+    assert key(0, 0., False, 42, 128, True) == 'c0_d0_m0_tw_s42' != key(0, 0., False, 42) # with TokenWeightCB: a setting of its own
 
 class FakeLearn:
     def __init__(self): self.training = True
