@@ -184,10 +184,11 @@ def fit(self:Learner, n_epochs:int=1, # epochs to train for
     "Train for `n_epochs`, evaluating after each."
     extra = list(cbs or []); self.cbs += extra
     try:
+        self.n_epochs, self.do_train, self.do_valid = n_epochs, train, valid
+        self.callback('check_fit') # a callback may refuse the fit here, before anything has started that would need cleaning up
         if self.epoch >= n_epochs: self.epoch = 0 # the last fit ran to its end: this one starts a new run of epochs
         if self.opt is None: self.opt = self.opt_func(self.model, lr or self.lr)
         if lr is not None: self.set_lr(lr)
-        self.n_epochs, self.do_train, self.do_valid = n_epochs, train, valid
         self._fit()
     finally:
         for cb in extra: self.cbs.remove(cb)
@@ -242,6 +243,18 @@ def step_with(self:MixedPrecisionCB, learn):
     "The optimizer step, through the scaler with float16: skipped if a gradient overflowed."
     if self.scaler is None: return learn.opt.step()
     self.scaler.step(learn.opt); self.scaler.update()
+
+# %% ../nbs/04_learner.ipynb #2c130851
+@patch
+def state_dict(self:MixedPrecisionCB)->dict:
+    "The float16 scaler's state (its scale, its steps since an overflow), for a checkpoint; `None` without a scaler."
+    scaler = getattr(self, 'scaler', None) # made by `before_fit`
+    return dict(scaler=None if scaler is None else scaler.state_dict())
+
+@patch
+def load_state_dict(self:MixedPrecisionCB, state:dict):
+    "Put this fit's scaler where a checkpoint's was; a state without a scaler's (bfloat16, float32) leaves it as it is."
+    if state.get('scaler') and getattr(self, 'scaler', None) is not None: self.scaler.load_state_dict(state['scaler'])
 
 # %% ../nbs/04_learner.ipynb #2d887f98
 class FastLinearCB(Callback):

@@ -19,12 +19,13 @@ from .learner import Callback, Learner, MetricsCB
 from .models import TaskModel, one_head, save_model
 from .card import model_origin
 from .embeddings import apply_embeddings
+from .callbacks.schedule import TokenWeightCB
 from .train import (EVAL_BS, Run, read_run, check_out, check_max_len, logging_cbs, make_learner, resume_run, resumes_out,
-                         run_meta, kept_epoch, train_command, _final_scores, _device_line, _steps_line, _resumed_row, _written)
+                         run_meta, kept_epoch, train_command, weighs_tokens, _final_scores, _device_line, _steps_line, _resumed_row, _written)
 
 # %% auto #0
 __all__ = ['task_configs', 'read_runs', 'multitask_model', 'multitask_loaders', 'TaskEpochCB', 'MultiTaskScores', 'MultiTaskRun',
-           'build_multitask_learner', 'multitask_banner', 'finish_multitask', 'multitask_summary',
+           'token_tasks', 'build_multitask_learner', 'multitask_banner', 'finish_multitask', 'multitask_summary',
            'fine_tune_multitask']
 
 # %% ../nbs/09b_multitask.ipynb #3605e320
@@ -86,10 +87,17 @@ class MultiTaskRun:
     "The pieces of a multi-task run besides its Learner: each task's `Run`, by head name; the settings; the output folder."
     runs:dict; cfg:TrainConfig; out:Path
     resumed:dict|None = None # the `state.json` of the checkpoint the run resumed from, with its `folder`
+    @property
+    def items(self)->dict: return {'train': [it for r in self.runs.values() for it in r.items['train']]} # every task's, as a `Run` has its own
 
-def _fingerprinted(runs:dict[str, Run])->tuple[LabelVocab, list]:
+def _fingerprinted(run:MultiTaskRun)->tuple[LabelVocab, list]:
     "One vocabulary and one list of items for `run_meta`: every task's labels, named `task:label`, and training items."
-    return LabelVocab([f"{n}:{l}" for n, r in runs.items() for l in r.vocab.labels]), [it for r in runs.values() for it in r.items['train']]
+    return LabelVocab([f"{n}:{l}" for n, r in run.runs.items() for l in r.vocab.labels]), run.items['train']
+
+# %% ../nbs/09b_multitask.ipynb #a3053b1e
+def token_tasks(model:TaskModel)->list[str]:
+    "The heads of `model` whose loss is a mean over tokens (tagging, no CRF): their batches need `TokenWeightCB`, each task its own mean."
+    return [n for n in model.heads if weighs_tokens(one_head(model, n))]
 
 # %% ../nbs/09b_multitask.ipynb #5a9e9e82
 def _prepare(learn:Learner, cfg:TrainConfig, out:Path, trains:bool)->Learner:
@@ -110,8 +118,9 @@ def build_multitask_learner(cfg:TrainConfig, # the run's settings, with `tasks`
     out = check_out(cfg) if trains else Path(cfg.out)
     runs = read_runs(cfg); model = multitask_model(runs, cfg); train_dl, valid_dl = multitask_loaders(runs, cfg)
     metric = MultiTaskScores({n: r.task.metric(model, r.vocab, r.splits['valid'], r.items['valid']) for n, r in runs.items()}, cfg.monitor)
-    learn = make_learner(cfg, out, model, train_dl, valid_dl, metric, run_meta(cfg, *_fingerprinted(runs)))
-    learn.cbs.append(TaskEpochCB()); learn.run = MultiTaskRun(runs, cfg, out)
+    run = MultiTaskRun(runs, cfg, out); learn = make_learner(cfg, out, model, train_dl, valid_dl, metric, run_meta(cfg, *_fingerprinted(run)))
+    learn.cbs.append(TaskEpochCB()); learn.run = run
+    if len(model.heads) > 1 and (tokens := token_tasks(model)): learn.cbs.append(TokenWeightCB(tokens)) # one head: `make_learner` added it
     return _prepare(learn, cfg, out, trains)
 
 # %% ../nbs/09b_multitask.ipynb #4a7979d5
@@ -134,6 +143,7 @@ def multitask_banner(learn:Learner)->str:
     rows = [('model', model_origin(cfg.model)[1]), ('device', _device_line(learn)),
             *[r for n, t in run.runs.items() for r in [(n, _task_row(n, t, learn.model.loss_weights[n]))] + [(n, f"{k}: {v}") for k, v in t.task.start_notes()]],
             ('mix', f"{cfg.mix}: batches {mixed} ({counts} per epoch)"), ('steps', _steps_line(cfg, learn)),
+            *([('embed', learn.embeddings[1])] if getattr(learn, 'embeddings', None) else []), # `apply_embeddings`'s line
             ('watching', f"{_watching(learn)}: stop after {cfg.patience + 1} epochs without a better one, keep the best epoch's weights"),
             ('output', f"{run.out}/ (one folder, a head per task; checkpoints in {run.out/'checkpoint'}/ every epoch and 200 steps, and on Ctrl-C)"),
             *_resumed_row(learn)]

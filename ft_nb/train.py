@@ -24,7 +24,7 @@ from .learner import Learner, Callback, adamw, DeviceCB, MixedPrecisionCB, Finit
 from .callbacks.schedule import default_cbs, opt_steps_per_epoch, TokenWeightCB
 from .callbacks.log import CSVLoggerCB, TensorBoardCB
 from .card import write_model_card, model_origin, LENIENT_F1
-from .callbacks.checkpoint import EarlyStoppingCB, SaveBestCB, CheckpointCB, resume
+from .callbacks.checkpoint import EarlyStoppingCB, SaveBestCB, CheckpointCB, resume, epochs_problem
 from .evaluation import EntityF1 # where earlier versions had it
 from .tasks.core import get_task, saved_task
 from .tasks.ner import bundled_ner_data
@@ -163,13 +163,12 @@ def run_differences(saved:dict, now:dict)->list[str]:
 
 # %% ../nbs/09_train.ipynb #d4268ef3
 def finished_reason(cfg:TrainConfig, state:dict)->str|None:
-    "Why the run of checkpoint `state` (its `state.json`) has nothing left to do under settings `cfg`; `None` if it has."
-    done, stopper = state['epoch'], state['callbacks'].get('EarlyStoppingCB.0')
-    if state['batches']: return None # within an epoch
-    if done >= cfg.epochs: return f"the run finished its {done} epochs, all that epochs ({cfg.epochs}) asks; to continue it, resume with more (--epochs {done + 2})"
-    if stopper and stopper['wait'] > cfg.patience:
-        return (f"early stopping ended the run after epoch {done} ({stopper['wait']} epochs without a better score, patience {cfg.patience}); "
-                "to continue it, resume with a larger --patience")
+    "Why the run of checkpoint `state` (its `state.json`) cannot go on under settings `cfg`: too few epochs, or nothing left to do; `None` if it can."
+    if why := epochs_problem(state, cfg.epochs, lambda n: f"--epochs {n}"): return why
+    stopper = state['callbacks'].get('EarlyStoppingCB.0')
+    if not state['batches'] and stopper and stopper['wait'] > cfg.patience: # within an epoch, the run goes on
+        return (f"nothing to resume: early stopping ended the run after epoch {state['epoch']} ({stopper['wait']} epochs without a better score, "
+                f"patience {cfg.patience}); to continue it, resume with a larger --patience")
 
 # %% ../nbs/09_train.ipynb #161b056b
 def resume_run(learn:Learner, cfg:TrainConfig)->dict:
@@ -179,7 +178,7 @@ def resume_run(learn:Learner, cfg:TrainConfig)->dict:
         if state.get('run') and (diffs := run_differences(state['run'], meta)): # no `run`: a checkpoint of an older version
             raise CheckpointError(f"{folder/'state.json'}: cannot resume with other settings or data: {'; '.join(diffs)}. Resume with the run's "
                                   "own settings (only epochs, patience, log and keep_checkpoints may change), or train anew into another --out")
-        if why := finished_reason(cfg, state): raise CheckpointError(f"{folder/'state.json'}: nothing to resume: {why}")
+        if why := finished_reason(cfg, state): raise CheckpointError(f"{folder/'state.json'}: {why}")
     return resume(learn, checkpoint_folder(cfg.resume), check)
 
 # %% ../nbs/09_train.ipynb #00e5ec03

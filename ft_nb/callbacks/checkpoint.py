@@ -20,7 +20,8 @@ from ..models import atomic_folder, brief, fsync_path, read_json, safetensors_sh
 
 # %% auto #0
 __all__ = ['STATE_FIELDS', 'TRAINING_PARTS', 'TrackerCB', 'EarlyStoppingCB', 'atomic_save', 'SaveBestCB', 'rng_state',
-           'set_rng_state', 'SkipBatches', 'skip_batches', 'CheckpointCB', 'load_checkpoint', 'resume']
+           'set_rng_state', 'SkipBatches', 'skip_batches', 'CheckpointCB', 'epochs_problem', 'load_checkpoint',
+           'resume']
 
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #8677b3f0
 def _row_done(learn)->bool:
@@ -283,6 +284,26 @@ def before_epoch(self:_ResumeCB, learn):
         if k in stateful: stateful[k].load_state_dict(s)
     set_rng_state(self.tensors['epoch_rng'])
     learn.dl = _Remaining(learn, self.state, self.tensors['rng'])
+
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #c9eb92d4
+def epochs_problem(state:dict, # a checkpoint's `state.json`
+                   n_epochs:int, # the epochs of the fit that would resume it, counted from the start of its run
+                   ask=lambda n: f"fit({n})", # how the caller asks for `n` epochs, for the message
+                  )->str|None:
+    "Why a fit of `n_epochs` cannot resume checkpoint `state`: nothing left to train, or fewer epochs than it holds; `None` if it can."
+    done, batches, planned = state['epoch'], state['batches'], state.get('n_epochs')
+    if n_epochs > done: return None
+    epochs = f"{done} epoch{'s' * (done != 1)}"
+    if n_epochs == done and not batches: return f"nothing to resume: the run finished its {epochs}, all that {ask(n_epochs)} asks; to continue it, resume with more ({ask(done + 2)})"
+    held = f"{epochs} of training" + (f" and {batches} batches of epoch {done + 1}" if batches else '')
+    to = f"to finish its run, resume with {ask(planned)}" if planned and planned > done else f"to continue it, resume with {ask(done + 1)} or more"
+    return f"the checkpoint holds {held}, more than {ask(n_epochs)} asks for (epochs count from the start of the run); {to}"
+
+# %% ../../nbs/05a_callbacks.checkpoint.ipynb #6a26f55e
+@patch
+def check_fit(self:_ResumeCB, learn):
+    "Refuse a fit that asks for no more epochs than the checkpoint holds (a `CheckpointError` naming it): `fit` would start over."
+    if why := epochs_problem(self.state, learn.n_epochs): raise CheckpointError(f"{self.folder or 'the checkpoint'}: {why}")
 
 # %% ../../nbs/05a_callbacks.checkpoint.ipynb #bce3f470
 def _load_scheduler(sched, state:dict, same_plan:bool):

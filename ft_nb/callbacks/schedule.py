@@ -144,16 +144,28 @@ def after_backward(self:AccumulateCB, learn):
     self.total, self.first = 0, None
 
 # %% ../../nbs/05_callbacks.schedule.ipynb #19eb0436
+def _labelled_per_batch(dl)->float:
+    "The mean labelled positions per batch of loader `dl` (at least 1), counted in the items of its data set."
+    labelled = sum(int(np.count_nonzero(np.asarray(it['labels']) != IGNORE_INDEX)) for it in dl.dataset)
+    return max(labelled / max(len(dl), 1), 1.)
+
 class TokenWeightCB(Callback):
-    "Scale each training batch's token-mean loss by its labelled tokens over their mean per batch: every token weighs the same."
+    "Scale each training batch's token-mean loss by its labelled tokens over their mean per batch of its task: every token of a task weighs the same."
     order = 0
-    def before_fit(self, learn):
-        if any(isinstance(cb, AccumulateCB) and cb.weight == 'labels' for cb in learn.cbs):
-            raise ValueError("TokenWeightCB weighs every batch by its labelled tokens already: use AccumulateCB(weight='batches') with it")
-        labelled = sum(int(np.count_nonzero(np.asarray(it['labels']) != IGNORE_INDEX)) for it in learn.train_dl.dataset)
-        self.mean = max(labelled / max(len(learn.train_dl), 1), 1.)
-    def before_backward(self, learn):
-        if learn.training: learn.scaled_loss = learn.scaled_loss * (_n_labelled(learn) / self.mean) # `learn.loss` stays the batch's mean, for the metrics
+    def __init__(self, tasks:list[str]|None=None): self.tasks = tasks # of a multi-task loader, the tasks to weigh; `None`: every task (or the one)
+
+# %% ../../nbs/05_callbacks.schedule.ipynb #177fa32f
+@patch
+def before_fit(self:TokenWeightCB, learn):
+    if any(isinstance(cb, AccumulateCB) and cb.weight == 'labels' for cb in learn.cbs):
+        raise ValueError("TokenWeightCB weighs every batch by its labelled tokens already: use AccumulateCB(weight='batches') with it")
+    loaders = getattr(learn.train_dl, 'loaders', {None: learn.train_dl}) # a multi-task loader's, by task; or the one, whose batches have none
+    self.means = {t: _labelled_per_batch(dl) for t, dl in loaders.items() if self.tasks is None or t in self.tasks}
+
+@patch
+def before_backward(self:TokenWeightCB, learn):
+    if learn.training and (mean := self.means.get(getattr(learn, 'task', None))): # `learn.loss` stays the batch's mean, for the metrics
+        learn.scaled_loss = learn.scaled_loss * (_n_labelled(learn) / mean)
 
 # %% ../../nbs/05_callbacks.schedule.ipynb #d3f425f5
 class LRFinderCB(Callback):
