@@ -6,7 +6,7 @@
 Fine-tunes the bundled MiniLM on the whole documents among the first `--n` CoNLL-2003 training sentences (2,994 of the
 first 3,000), once per context size and seed, one run after the other in this process, with ft-nb's `Learner` and the
 callbacks of `fine_tune` minus checkpoints and progress (linear schedule with 10% warmup, clipping at 1, AdamW weight
-decay 0.01, oneDNN linear layers). Training and validation items are encoded by the same `Aligner(context=N)`: context
+decay 0.01, oneDNN linear layers, `TokenWeightCB` unless `--no-token-weight`). Training and validation items are encoded by the same `Aligner(context=N)`: context
 words of the same document on each side, as many as fit in `--max-len` tokens (the item's length: lower it to cap what
 the context costs; sentences longer than it are cut into windows, as always), labelled -100. The model after the last
 epoch is scored on the whole validation file (strict and lenient IOB2 entity F1 on words, `evaluate_ner`, constrained
