@@ -44,5 +44,6 @@ def parse(argv=None):
 
 if __name__ == '__main__':
     args = parse(); out, path = collect(args), Path(args.out)
-    runs = (json.loads(path.read_text()) if path.exists() else {}) | {args.name: out} if args.name else out
-    path.write_text(json.dumps(runs, indent=1, ensure_ascii=False)); print(json.dumps(out['acceptance'], indent=1, ensure_ascii=False))
+    if args.name: out_file = (json.loads(path.read_text()) if path.exists() else {}) | {args.name: out} # beside the runs already there
+    else: out_file = out
+    path.write_text(json.dumps(out_file, indent=1, ensure_ascii=False)); print(json.dumps(out['acceptance'], indent=1, ensure_ascii=False))
