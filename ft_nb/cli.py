@@ -95,6 +95,7 @@ def _eval_args(p:argparse.ArgumentParser):
 # %% ../nbs/11_cli.ipynb #38efc625
 _WORDS = ('conll', 'tokenizer', 'whitespace') # `ft_nb.inference.WORDS`, spelled out here: importing it loads torch
 _REDUCTIONS = ('first', 'mean', 'max') # `ft_nb.evaluation.REDUCTIONS`, likewise
+_MAX_TOKENS = 2048 # `ft_nb.inference.MAX_TOKENS`, likewise
 
 # %% ../nbs/11_cli.ipynb #78a6ed7a
 _BACKENDS = ('eager', 'compile', 'onnx') # `ft_nb.inference.BACKENDS`, spelled out: importing it loads torch
@@ -103,8 +104,8 @@ def _predict_args(p:argparse.ArgumentParser):
     p.add_argument('--model', required=True, help="a folder written by ft-nb train")
     p.add_argument('--input', default='-', help="a text file (plain or gzip), one text per line, or - for standard input (default)")
     p.add_argument('--bs', type=setting_type('bs'), default=None, help="at most this many texts per batch (default: no cap, or 32 with --max-tokens 0)")
-    p.add_argument('--max-tokens', type=int, default=2048, help="padded tokens per batch: many short texts or a few long ones "
-                   "(default 2048; 0: batches of --bs texts)")
+    p.add_argument('--max-tokens', type=int, default=_MAX_TOKENS, help="padded tokens per batch: many short texts or a few long ones "
+                   f"(default {_MAX_TOKENS}; 0: batches of --bs texts)")
     p.add_argument('--head', default=None, metavar='NAME', help="the head of a multi-task model to use (default: its only head)")
     p.add_argument('--aggregation', choices=_REDUCTIONS, default='first', help="how subword predictions make a word's (default first)")
     p.add_argument('--words', choices=_WORDS, default='conll', help="split text into words by CoNLL's rule (default), where the model's "

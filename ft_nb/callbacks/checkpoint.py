@@ -294,7 +294,7 @@ def epochs_problem(state:dict, # a checkpoint's `state.json`
     done, batches, planned = state['epoch'], state['batches'], state.get('n_epochs')
     if n_epochs > done: return None
     epochs = f"{done} epoch{'s' * (done != 1)}"
-    if n_epochs == done and not batches: return f"nothing to resume: the run finished its {epochs}, all that {ask(n_epochs)} asks; to continue it, resume with more ({ask(done + 2)})"
+    if n_epochs == done and not batches: return f"nothing to resume: the run finished its {epochs}, all that {ask(n_epochs)} asks; to continue it, resume with {ask(done + 1)} or more"
     held = f"{epochs} of training" + (f" and {batches} batches of epoch {done + 1}" if batches else '')
     to = f"to finish its run, resume with {ask(planned)}" if planned and planned > done else f"to continue it, resume with {ask(done + 1)} or more"
     return f"the checkpoint holds {held}, more than {ask(n_epochs)} asks for (epochs count from the start of the run); {to}"
