@@ -21,7 +21,7 @@ from .card import model_origin
 from .embeddings import apply_embeddings
 from .callbacks.schedule import TokenWeightCB
 from .train import (EVAL_BS, Run, read_run, check_out, check_max_len, logging_cbs, make_learner, resume_run, resumes_out,
-                         run_meta, kept_epoch, train_command, weighs_tokens, _final_scores, _device_line, _steps_line, _resumed_row, _written)
+                         run_meta, kept_epoch, train_command, weighs_tokens, final_scores, device_line, steps_line, resumed_row, written_files)
 
 # %% auto #0
 __all__ = ['task_configs', 'read_runs', 'multitask_model', 'multitask_loaders', 'TaskEpochCB', 'MultiTaskScores', 'MultiTaskRun',
@@ -140,13 +140,13 @@ def multitask_banner(learn:Learner)->str:
     "What the multi-task run is about to do: model, device, each task and its data, how the batches mix, steps, what it watches, where it writes."
     run, cfg = learn.run, learn.run.cfg; counts = ', '.join(f"{len(dl):,} {n}" for n, dl in learn.train_dl.loaders.items())
     mixed = 'shuffled together, each task in proportion to its data' if cfg.mix == 'proportional' else 'a batch of each task in turn'
-    rows = [('model', model_origin(cfg.model)[1]), ('device', _device_line(learn)),
+    rows = [('model', model_origin(cfg.model)[1]), ('device', device_line(learn)),
             *[r for n, t in run.runs.items() for r in [(n, _task_row(n, t, learn.model.loss_weights[n]))] + [(n, f"{k}: {v}") for k, v in t.task.start_notes()]],
-            ('mix', f"{cfg.mix}: batches {mixed} ({counts} per epoch)"), ('steps', _steps_line(cfg, learn)),
+            ('mix', f"{cfg.mix}: batches {mixed} ({counts} per epoch)"), ('steps', steps_line(cfg, learn)),
             *([('embed', learn.embeddings[1])] if getattr(learn, 'embeddings', None) else []), # `apply_embeddings`'s line
             ('watching', f"{_watching(learn)}: stop after {cfg.patience + 1} epochs without a better one, keep the best epoch's weights"),
             ('output', f"{run.out}/ (one folder, a head per task; checkpoints in {run.out/'checkpoint'}/ every epoch and 200 steps, and on Ctrl-C)"),
-            *_resumed_row(learn)]
+            *resumed_row(learn)]
     width = max(9, *(len(k) + 1 for k, _ in rows))
     return f"ft-nb train: {len(run.runs)} tasks on one encoder ({', '.join(run.runs)}), {cfg.epochs} epochs\n" + '\n'.join(f"  {k:<{width}}{v}" for k, v in rows)
 
@@ -170,7 +170,7 @@ def _save_plots(task, folder:Path, scorer):
 def finish_multitask(learn:Learner)->dict:
     "Score each task's final split with its head, save the one model, metrics and plots, print the end summary; returns metrics.json's results."
     run, cfg = learn.run, learn.run.cfg
-    finals = {n: _final_scores(r.task, SimpleNamespace(model=one_head(learn.model, n)), r.vocab, r.splits, r.items) for n, r in run.runs.items()}
+    finals = {n: final_scores(r.task, SimpleNamespace(model=one_head(learn.model, n)), r.vocab, r.splits, r.items) for n, r in run.runs.items()}
     tok = next(iter(run.runs.values())).task.tokenizer
     save_model(learn.model, run.out, tok, max_len=cfg.max_len, eval_bs=EVAL_BS, config=asdict(cfg), heads={n: _head_meta(r) for n, r in run.runs.items()})
     results = _multitask_results(learn, finals); (run.out/'metrics.json').write_text(json.dumps(results, indent=1))
@@ -194,7 +194,7 @@ def multitask_summary(learn:Learner, finals:dict)->str: # finals: each task's (s
     (epoch, score, monitor), out = kept_epoch(learn), learn.run.out
     kept = f"epoch {epoch} of {len(learn.history)}, the best valid {monitor} ({score:.4f})" if epoch else f"the last epoch's (no epoch improved valid {monitor})"
     reports = [f"\n{n} ({learn.run.runs[n].task.name}), {split} split:\n{text}" for n, (split, _, _, text) in finals.items()]
-    written = _written(out) + [(f"{n}/", "its plots of the final scores") for n in finals if (out/n).is_dir()]
+    written = written_files(out) + [(f"{n}/", "its plots of the final scores") for n in finals if (out/n).is_dir()]
     return '\n'.join(reports + [f"\nweights kept: {kept}", f"model saved to {out}/ (one head per task: {', '.join(finals)}):",
                                 *[f"  {k:<18}{v}" for k, v in written], "next:", *[f"  {c}" for c in _next_commands(learn)]])
 

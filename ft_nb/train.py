@@ -33,9 +33,10 @@ from .distill import Distillation, check_distill_settings, report_text, add_card
 # %% auto #0
 __all__ = ['PREVIOUS_RUN', 'RESUME_MAY_CHANGE', 'EVAL_BS', 'WRITTEN', 'InterruptCB', 'logging_cbs', 'run_cbs', 'weighs_tokens',
            'make_learner', 'previous_run', 'resumes_out', 'check_out', 'checkpoint_folder', 'data_fingerprint',
-           'run_meta', 'run_differences', 'finished_reason', 'resume_run', 'start_banner', 'Run', 'read_run',
-           'check_max_len', 'build_learner', 'fine_tune', 'kept_epoch', 'finish_run', 'train_command', 'end_summary',
-           'fine_tune_ner', 'fine_tune_cls', 'evaluate_saved']
+           'run_meta', 'run_differences', 'finished_reason', 'resume_run', 'device_line', 'steps_line', 'resumed_row',
+           'start_banner', 'Run', 'read_run', 'check_max_len', 'build_learner', 'fine_tune', 'final_scores',
+           'kept_epoch', 'finish_run', 'train_command', 'written_files', 'end_summary', 'fine_tune_ner',
+           'fine_tune_cls', 'evaluate_saved']
 
 # %% ../nbs/09_train.ipynb #4fc435ec
 import signal, threading
@@ -182,7 +183,7 @@ def resume_run(learn:Learner, cfg:TrainConfig)->dict:
     return resume(learn, checkpoint_folder(cfg.resume), check)
 
 # %% ../nbs/09_train.ipynb #00e5ec03
-def _device_line(learn:Learner)->str:
+def device_line(learn:Learner)->str:
     "The device and the number format of the forward pass: float32, or `MixedPrecisionCB`'s autocast type."
     device = next((cb.device for cb in learn.cbs if isinstance(cb, DeviceCB)), 'cpu')
     mp = next((cb for cb in learn.cbs if isinstance(cb, MixedPrecisionCB)), None)
@@ -190,14 +191,15 @@ def _device_line(learn:Learner)->str:
     return f"{device}, " + ('float32' if dtype is None else f"{str(dtype).removeprefix('torch.')} autocast (weights in float32)")
 
 # %% ../nbs/09_train.ipynb #6f983a9a
-def _steps_line(cfg:TrainConfig, learn:Learner)->str:
+def steps_line(cfg:TrainConfig, learn:Learner)->str:
+    "The banner's line of optimizer steps: per epoch, epochs left, the total, and the schedule."
     steps, left = opt_steps_per_epoch(learn), cfg.epochs - learn.epoch
     resumed = f", resuming after epoch {learn.epoch}" if learn.epoch else ''
     return (f"{steps:,} per epoch × {left} epochs = {steps * left:,} (batch size {cfg.bs}, peak learning rate {cfg.lr:g}, "
             f"{getattr(cfg, 'schedule', 'linear')} schedule{resumed})")
 
 # %% ../nbs/09_train.ipynb #ff5bfed3
-def _resumed_row(learn:Learner)->list[tuple[str, str]]:
+def resumed_row(learn:Learner)->list[tuple[str, str]]:
     "The banner's row of the checkpoint the run resumed from, if it did."
     if (r := getattr(getattr(learn, 'run', None), 'resumed', None)) is None: return []
     return [('resuming', f"{r['folder']}: epoch {r['epoch'] + 1}, " + (f"after step {r['batches']}" if r['batches'] else "from its start"))]
@@ -208,11 +210,11 @@ def start_banner(task, learn:Learner, splits:dict, out:Path)->str:
     cfg, files, unit, monitor = task.cfg, task.data_files(), 'sentences' if task.name == 'ner' else 'examples', headline_metric([], learn.cbs)
     distill = getattr(getattr(learn, 'run', None), 'distill', None)
     rows = [('model', (distill and distill.student_origin()) or model_origin(cfg.model)[1]), *(distill.banner_rows() if distill else []),
-            ('device', _device_line(learn)),
-            *[(k, f"{len(v):,} {unit} from {files[k]}") for k, v in splits.items()], ('steps', _steps_line(cfg, learn)),
+            ('device', device_line(learn)),
+            *[(k, f"{len(v):,} {unit} from {files[k]}") for k, v in splits.items()], ('steps', steps_line(cfg, learn)),
             ('watching', f"valid {monitor}: stop after {cfg.patience + 1} epochs without a better one, keep the best epoch's weights"),
             ('output', f"{out}/ (checkpoints in {out/'checkpoint'}/ every epoch and 200 steps, and on Ctrl-C)"),
-            *_resumed_row(learn), *getattr(task, 'start_notes', lambda: [])()] # what the task adds, e.g. the labels kept from a saved model
+            *resumed_row(learn), *getattr(task, 'start_notes', lambda: [])()] # what the task adds, e.g. the labels kept from a saved model
     return f"ft-nb train: {task.name}, {cfg.epochs} epochs\n" + '\n'.join(f"  {k:<9}{v}" for k, v in rows)
 
 # %% ../nbs/09_train.ipynb #5943bd5a
@@ -276,7 +278,7 @@ def fine_tune(cfg:TrainConfig)->dict:
 # %% ../nbs/09_train.ipynb #6a871e43
 EVAL_BS = 64 # evaluation batch size, recorded so that `ft-nb eval` batches (and so rounds) exactly alike
 
-def _final_scores(task, learn:Learner, vocab:LabelVocab, splits:dict, items:dict)->tuple:
+def final_scores(task, learn:Learner, vocab:LabelVocab, splits:dict, items:dict)->tuple:
     "The split scored at the end (test, else valid), its scorer, scores and report."
     split = 'test' if 'test' in splits else 'valid'
     scorer = task.evaluate(learn.model, vocab, splits[split], items[split], EVAL_BS)
@@ -313,7 +315,7 @@ def _save_card(task, out:Path, learn:Learner, splits:dict, results:dict):
 def finish_run(learn:Learner)->dict:
     "Score the final split, save the model, metrics, plots and card, print the end summary; returns the results in metrics.json."
     run, cfg = learn.run, learn.run.task.cfg; task, vocab, splits, items, out = run.task, run.vocab, run.splits, run.items, run.out
-    start = time.perf_counter(); split, scorer, scores, text = _final_scores(task, learn, vocab, splits, items); seconds = time.perf_counter() - start
+    start = time.perf_counter(); split, scorer, scores, text = final_scores(task, learn, vocab, splits, items); seconds = time.perf_counter() - start
     results = _results(cfg, learn, vocab, split, scores)
     save_model(learn.model, out, task.tokenizer, task=task.name, max_len=cfg.max_len, eval_bs=EVAL_BS, config=asdict(cfg), **task.meta())
     if run.distill: # teacher and student side by side, on the final split
@@ -347,7 +349,8 @@ def _size(path:Path, model:Path)->str:
     n = sum(f.stat().st_size for f in [path, *path.rglob('*')] if f.is_file())
     return f"{n / 1e6:,.1f} MB" + (f", {n / model.stat().st_size:.0f}× the model" if model.exists() else '')
 
-def _written(out:Path)->list[tuple[str, str]]:
+def written_files(out:Path)->list[tuple[str, str]]:
+    "What the run wrote to `out`: (name, what it holds) for each file or folder the end summary lists."
     return [(p.name + '/' * p.is_dir(), WRITTEN.get(p.name, 'a plot of the final scores').format(path=p, size=_size(p, out/'model.safetensors')))
             for p in sorted(out.iterdir()) if p.name in WRITTEN or p.suffix == '.png']
 
@@ -366,7 +369,7 @@ def end_summary(task, learn:Learner, out:Path, split:str, text:str)->str:
     epoch, score, monitor = kept_epoch(learn)
     kept = (f"epoch {epoch} of {len(learn.history)}, the best valid {monitor} ({score:.4f})" if epoch else
             f"the last epoch's (no epoch improved valid {monitor})")
-    lines = [f"\n{split} split, {text}", f"weights kept: {kept}", f"model saved to {out}/:", *[f"  {k:<18}{v}" for k, v in _written(out)],
+    lines = [f"\n{split} split, {text}", f"weights kept: {kept}", f"model saved to {out}/:", *[f"  {k:<18}{v}" for k, v in written_files(out)],
              "next:", *[f"  {c}" for c in _next_commands(task, out, split)]]
     return '\n'.join(lines + ([LENIENT_F1.replace('`', '') + '.'] if task.name == 'ner' else []))
 
