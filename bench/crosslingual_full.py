@@ -28,7 +28,7 @@ def collect(args)->dict:
     uner = _rows(args.uner); en = next((r['f1'] for r in uner if r['data'] == 'English (UNER EWT)'), None)
     european = [r for r in uner if r['data'] != 'English (UNER EWT)' and not r['data'].startswith('Chinese')]
     return dict(date=time.strftime('%Y-%m-%dT%H:%M:%S%z'), model=str(args.model), config=m['config'],
-                train=dict(epochs=len(m['history']), epoch_s=h['time'], valid_f1=m['valid']['f1'], valid_report=m['valid']['report']),
+                train=dict(epochs=len(m['history']), epoch_s=h['time'], train_s=sum(e['time'] for e in m['history']), valid_f1=m['valid']['f1'], valid_report=m['valid']['report']),
                 uner=uner, minilm=_rows(args.minilm), minilm_nomisc=_rows(args.minilm_nomisc),
                 acceptance=dict(english=en, english_target=0.70, english_met=en is not None and en >= 0.70,
                                 european={r['data']: dict(f1=r['f1'], ratio=r['f1'] / en) for r in european} if en else {},

@@ -67,6 +67,9 @@ class TrainConfig:
     distill_weight:float = 0.5 # distillation: the teacher's share of the loss; the labels' share is 1 minus it
     student_layers:int|None = None # distillation without --model: the student is the teacher's encoder cut to this many layers, evenly spaced
     map_types:str|None = None # NER: rename or drop entity types as the data is read, e.g. 'MISC=O,PERSON=PER' (=O: tagged as outside)
+    # NER: the share of training sentences read in lower case (drawn once, with the seed), so that a capital is not the only
+    # cue for a name: for targets such as web text, where names are often written in lower case
+    lowercase:float = 0.
     # how the word-embedding matrix trains: every row, only the rows of tokens in the training data (sparse), or frozen;
     # auto: sparse for a vocabulary above 100,000 rows (e.g. XLM-R's 250,000), else every row
     embeddings:Literal['auto', 'train', 'sparse', 'freeze'] = 'auto'
@@ -108,7 +111,7 @@ class Range:
 LIMITS = { # the range of every numeric setting of `TrainConfig`
     'epochs': Range(1), 'bs': Range(1), 'patience': Range(0), 'seed': Range(0, 2**32 - 1), 'max_len': Range(8, 100_000),
     'lr': Range(0, lo_open=True), 'max_norm': Range(0, lo_open=True), 'weight_decay': Range(0),
-    'warmup': Range(0, 1, hi_open=True), 'layer_decay': Range(0, 1, lo_open=True), 'context': Range(0), 'context_dropout': Range(0, 1),
+    'warmup': Range(0, 1, hi_open=True), 'layer_decay': Range(0, 1, lo_open=True), 'context': Range(0), 'context_dropout': Range(0, 1), 'lowercase': Range(0, 1),
     'temperature': Range(0, lo_open=True), 'distill_weight': Range(0, 1), 'student_layers': Range(1)}
 
 # %% ../nbs/00b_config.ipynb #7c5fe75e

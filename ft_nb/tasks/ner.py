@@ -7,6 +7,8 @@ Docs: https://ft-nb.github.io/ft-nb/tasks.ner.html.md"""
 # %% ../../nbs/08b_tasks.ner.ipynb #7aa41322
 from __future__ import annotations
 import json
+from dataclasses import replace
+import numpy as np
 from pathlib import Path
 from fastcore.basics import patch
 from ..data.conll import read_conll, parse_type_map, sniff_columns
@@ -18,7 +20,7 @@ from ..tags import spans
 from ..evaluation import EntityF1, evaluate_ner
 
 # %% auto #0
-__all__ = ['TASK', 'bundled_ner_data', 'NER']
+__all__ = ['TASK', 'bundled_ner_data', 'NER', 'lowercased']
 
 # %% ../../nbs/08b_tasks.ner.ipynb #ede48bc7
 def bundled_ner_data()->dict[str,Path]:
@@ -61,9 +63,10 @@ def _changed(report)->str:
 
 @patch
 def start_notes(self:NER)->list[tuple[str,str]]:
-    "The banner rows of every task, and what `map_types` changed in each file read."
-    notes = Task.start_notes(self)
-    return notes + ([('types', f"{self.cfg.map_types}: " + '; '.join(_changed(r) for r in self.mapped))] if self.type_map else [])
+    "The banner rows of every task, what `map_types` changed in each file read, and the training sentences read in lower case."
+    notes, lower = Task.start_notes(self), getattr(self, 'lowercased', None) # (lower-cased, of all), set by `encode`
+    return notes + ([('types', f"{self.cfg.map_types}: " + '; '.join(_changed(r) for r in self.mapped))] if self.type_map else []) \
+                 + ([('lowercase', f"{lower[0]:,} of the {lower[1]:,} training sentences read in lower case")] if lower else [])
 
 # %% ../../nbs/08b_tasks.ner.ipynb #4038de1f
 @patch
@@ -85,8 +88,19 @@ def aligner(self:NER, vocab, train:bool=False)->Aligner:
 # %% ../../nbs/08b_tasks.ner.ipynb #fb099d17
 @patch
 def encode(self:NER, sents:list, vocab, train:bool=False)->list[dict]:
-    "The items of `sents`: subword ids, tags on first subtokens, windows of long sentences."
+    "The items of `sents`: subword ids, tags on first subtokens, windows of long sentences; for `train`, the share `lowercase` in lower case."
+    if train and (share := getattr(self.cfg, 'lowercase', 0.)): # a configuration saved before the setting: none
+        sents = lowercased(sents, share, self.cfg.seed); self.lowercased = (round(share * len(sents)), len(sents))
     return self.aligner(vocab, train).encode(sents)
+
+# %% ../../nbs/08b_tasks.ner.ipynb #dab98985
+def lowercased(sents:list, # `Sentence`s
+               share:float, # the share of them to lower-case, in [0, 1]
+               seed:int=42, # the seed of the draw
+              )->list:
+    "`sents` with `round(share × len(sents))` of them, drawn at random, in lower case: the same tags and `where`."
+    pick = set(np.random.default_rng(seed).choice(len(sents), size=round(share * len(sents)), replace=False).tolist())
+    return [replace(s, words=[w.lower() for w in s.words]) if i in pick else s for i, s in enumerate(sents)]
 
 # %% ../../nbs/08b_tasks.ner.ipynb #3f22bfca
 @patch
