@@ -148,7 +148,7 @@ def multitask_banner(learn:Learner)->str:
             ('output', f"{run.out}/ (one folder, a head per task; checkpoints in {run.out/'checkpoint'}/ every epoch and 200 steps, and on Ctrl-C)"),
             *resumed_row(learn)]
     width = max(9, *(len(k) + 1 for k, _ in rows))
-    return f"ft-nb train: {len(run.runs)} tasks on one encoder ({', '.join(run.runs)}), {cfg.epochs} epochs\n" + '\n'.join(f"  {k:<{width}}{v}" for k, v in rows)
+    return f"ft-nb train: {len(run.runs)} tasks on one encoder ({', '.join(run.runs)}), {cfg.epochs} epoch{'s' * (cfg.epochs != 1)}\n" + '\n'.join(f"  {k:<{width}}{v}" for k, v in rows)
 
 # %% ../nbs/09b_multitask.ipynb #1d093abe
 def _head_meta(run:Run)->dict: return dict(task=run.task.name, config=asdict(run.task.cfg), **run.task.meta())

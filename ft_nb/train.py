@@ -195,7 +195,7 @@ def steps_line(cfg:TrainConfig, learn:Learner)->str:
     "The banner's line of optimizer steps: per epoch, epochs left, the total, and the schedule."
     steps, left = opt_steps_per_epoch(learn), cfg.epochs - learn.epoch
     resumed = f", resuming after epoch {learn.epoch}" if learn.epoch else ''
-    return (f"{steps:,} per epoch × {left} epochs = {steps * left:,} (batch size {cfg.bs}, peak learning rate {cfg.lr:g}, "
+    return (f"{steps:,} per epoch × {left} epoch{'s' * (left != 1)} = {steps * left:,} (batch size {cfg.bs}, peak learning rate {cfg.lr:g}, "
             f"{getattr(cfg, 'schedule', 'linear')} schedule{resumed})")
 
 # %% ../nbs/09_train.ipynb #ff5bfed3
@@ -215,7 +215,7 @@ def start_banner(task, learn:Learner, splits:dict, out:Path)->str:
             ('watching', f"valid {monitor}: stop after {cfg.patience + 1} epochs without a better one, keep the best epoch's weights"),
             ('output', f"{out}/ (checkpoints in {out/'checkpoint'}/ every epoch and 200 steps, and on Ctrl-C)"),
             *resumed_row(learn), *getattr(task, 'start_notes', lambda: [])()] # what the task adds, e.g. the labels kept from a saved model
-    return f"ft-nb train: {task.name}, {cfg.epochs} epochs\n" + '\n'.join(f"  {k:<9}{v}" for k, v in rows)
+    return f"ft-nb train: {task.name}, {cfg.epochs} epoch{'s' * (cfg.epochs != 1)}\n" + '\n'.join(f"  {k:<9}{v}" for k, v in rows)
 
 # %% ../nbs/09_train.ipynb #5943bd5a
 @dataclass

@@ -66,7 +66,7 @@ def start_notes(self:NER)->list[tuple[str,str]]:
     "The banner rows of every task, what `map_types` changed in each file read, and the training sentences read in lower case."
     notes, lower = Task.start_notes(self), getattr(self, 'lowercased', None) # (lower-cased, of all), set by `encode`
     return notes + ([('types', f"{self.cfg.map_types}: " + '; '.join(_changed(r) for r in self.mapped))] if self.type_map else []) \
-                 + ([('lowercase', f"{lower[0]:,} of the {lower[1]:,} training sentences read in lower case")] if lower else [])
+                 + ([('lower', f"{lower[0]:,} of the {lower[1]:,} training sentences read in lower case")] if lower else [])
 
 # %% ../../nbs/08b_tasks.ner.ipynb #4038de1f
 @patch
@@ -93,7 +93,7 @@ def encode(self:NER, sents:list, vocab, train:bool=False)->list[dict]:
         sents = lowercased(sents, share, self.cfg.seed); self.lowercased = (round(share * len(sents)), len(sents))
     return self.aligner(vocab, train).encode(sents)
 
-# %% ../../nbs/08b_tasks.ner.ipynb #dab98985
+# %% ../../nbs/08b_tasks.ner.ipynb #c1481389
 def lowercased(sents:list, # `Sentence`s
                share:float, # the share of them to lower-case, in [0, 1]
                seed:int=42, # the seed of the draw
