@@ -3,13 +3,15 @@
     python bench/train.py [--n 2000] [--epochs 1] [--bs 32] [--lr 5e-5] [--seeds 42] [--threads 2] [--repeat 1]
                           [--out bench/results/train.json]
 
-Fine-tunes the same encoder (default: the bundled MiniLM) on the first `--n` CoNLL training sentences five ways, each in
+Fine-tunes the same encoder (default: the bundled MiniLM) on the first `--n` CoNLL training sentences six ways, each in
 its own subprocess of this script (so that each reports its own peak RSS), one after the other:
 
   ftnb        ft-nb's `Learner`, length-bucketed loader with dynamic padding, the callbacks of `fine_tune_ner`
               (`FastLinearCB`, linear schedule with 10% warmup, gradient clipping at 1, AdamW weight decay 0.01,
               `TokenWeightCB`, train-loss metric) minus checkpoints and progress bars;
   ftnb_nnlinear  the same without `FastLinearCB` (plain `nn.Linear`): what oneDNN's linear layers buy;
+  ftnb_compile   `ftnb_nnlinear` with the encoder under `torch.compile` (inductor, dynamic shapes, forward and
+              backward): the public compiled path for training, its compile time included in the training time;
   hf          `transformers.Trainer` + `DataCollatorForTokenClassification`, defaults (random batches), with the same
               lr, schedule, warmup, weight decay, clipping, batch size, epochs and seed;
   hf_group    the same with `train_sampling_strategy='group_by_length'` (v4's `group_by_length=True`);
@@ -27,7 +29,7 @@ import argparse, json, os, platform, resource, subprocess, sys, tempfile, time
 from datetime import datetime, timezone
 from pathlib import Path
 os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
-VARIANTS = ('ftnb', 'ftnb_nnlinear', 'hf', 'hf_group', 'article')
+VARIANTS = ('ftnb', 'ftnb_nnlinear', 'ftnb_compile', 'hf', 'hf_group', 'article')
 LABELS = {'ftnb': 'ft-nb Learner', 'ftnb_nnlinear': 'ft-nb, nn.Linear', 'hf': 'HF Trainer (defaults)', 'hf_group': 'HF Trainer group_by_length', 'article': 'article loop (pad 128)'}
 
 def parse(argv=None):
@@ -91,7 +93,7 @@ def hf_model(args, vocab):
         return AutoModelForTokenClassification.from_pretrained(resolve_model(args.model), num_labels=len(vocab.labels),
             id2label=dict(enumerate(vocab.labels)), label2id=vocab.label2id)
 
-def run_ftnb(args, d, fast:bool=True):
+def run_ftnb(args, d, fast:bool=True, compiled:bool=False):
     from functools import partial
     from ft_nb.core import set_seed
     from ft_nb.data.load import make_loader
@@ -101,6 +103,8 @@ def run_ftnb(args, d, fast:bool=True):
     from ft_nb.learner import FastLinearCB
     set_seed(args.seed)
     model = token_classifier(d['vocab'].labels, args.model)
+    if compiled: # inductor, forward and backward, one graph for all lengths (dynamic shapes); the public path, so plain nn.Linear
+        import torch; model.encoder = torch.compile(model.encoder, dynamic=True)
     dl = make_loader(d['train_items'], d['tok'].pad_token_id, args.bs, True, seed=args.seed)
     padded = sum(len(b) * max(len(d['train_items'][i]['input_ids']) for i in b) for b in dl.batch_sampler) * args.epochs
     cbs = [DeviceCB(), ScheduleCB('linear', 0.1), GradClipCB(1.), TokenWeightCB(), MetricsCB()] + ([FastLinearCB()] if fast else [])
@@ -160,7 +164,7 @@ def child(args):
     import torch
     torch.set_num_threads(args.threads)
     t = time.perf_counter(); d = prepare(args); prep_s = time.perf_counter() - t
-    run = {'ftnb': run_ftnb, 'ftnb_nnlinear': lambda a, d: run_ftnb(a, d, False), 'hf': lambda a, d: _hf_common(a, d, False), 'hf_group': lambda a, d: _hf_common(a, d, True),
+    run = {'ftnb': run_ftnb, 'ftnb_nnlinear': lambda a, d: run_ftnb(a, d, False), 'ftnb_compile': lambda a, d: run_ftnb(a, d, False, True), 'hf': lambda a, d: _hf_common(a, d, False), 'hf_group': lambda a, d: _hf_common(a, d, True),
            'article': run_article}[args.variant]
     train_s, padded, rss, fwd, loss = run(args, d)
     scores, eval_s = score(fwd, d)
