@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
 VARIANTS = ('ftnb', 'ftnb_nnlinear', 'ftnb_compile', 'hf', 'hf_group', 'article')
-LABELS = {'ftnb': 'ft-nb Learner', 'ftnb_nnlinear': 'ft-nb, nn.Linear', 'hf': 'HF Trainer (defaults)', 'hf_group': 'HF Trainer group_by_length', 'article': 'article loop (pad 128)'}
+LABELS = {'ftnb': 'ft-nb Learner', 'ftnb_nnlinear': 'ft-nb, nn.Linear', 'ftnb_compile': 'ft-nb, torch.compile', 'hf': 'HF Trainer (defaults)', 'hf_group': 'HF Trainer group_by_length', 'article': 'article loop (pad 128)'}
 
 def parse(argv=None):
     from ft_nb.core import dev_data_dir
