@@ -46,6 +46,7 @@ class TrainConfig:
     # come from -DOCSTART- lines (a file without any is one document); saved with the model, used by eval and predict
     context:int = 0
     context_dropout:float = 0. # NER: the probability that a training sentence is read without its context, drawn anew every epoch (FLERT: 0.5)
+    context_marker:bool = False # NER with context: the tokenizer's separator token between the context and the sentence, on each side; saved with the model
     text_col:str = 'text' # classification: the column (or JSON key) of the texts
     label_col:str = 'label' # classification: the column (or JSON key) of the labels
     pair_col:str|None = None # classification: the column of the second texts, for sentence pairs

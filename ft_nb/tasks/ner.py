@@ -83,7 +83,8 @@ def labels_at(self:NER, sents:list)->list[tuple[str,str]]:
 def aligner(self:NER, vocab, train:bool=False)->Aligner:
     "The run's aligner; for `train` an unknown tag is an error, otherwise it is counted in `vocab.unknown`."
     return Aligner(self.tokenizer, vocab, max_len=self.cfg.max_len, on_unknown='raise' if train else 'ignore',
-                   context=getattr(self.cfg, 'context', 0) or 0) # a configuration saved before the setting: none
+                   context=getattr(self.cfg, 'context', 0) or 0, # a configuration saved before the setting: none
+                   marker=self.tokenizer.sep_token if getattr(self.cfg, 'context_marker', False) else None)
 
 # %% ../../nbs/08b_tasks.ner.ipynb #fb099d17
 @patch
@@ -168,7 +169,8 @@ def write_predictions(self:NER, path:str|Path, sents:list):
 @patch
 def meta(self:NER)->dict:
     "How the saved model's word scores become tags, and how much document context it reads."
-    return dict(alignment='first', scheme='IOB2', decoder=self.cfg.decoder, context=getattr(self.cfg, 'context', 0) or 0)
+    return dict(alignment='first', scheme='IOB2', decoder=self.cfg.decoder, context=getattr(self.cfg, 'context', 0) or 0,
+                context_marker=bool(getattr(self.cfg, 'context_marker', False)))
 
 # %% ../../nbs/08b_tasks.ner.ipynb #2305af71
 @patch
