@@ -149,7 +149,7 @@ CASES = [
     ('resume missing', TRAIN + ['--resume', f'{W}/no-run'], ['--resume: ', 'no-run: no such folder: expected a readable folder']),
     ('resume a file', TRAIN + ['--resume', f'{W}/train.conll'], ['--resume: ', 'train.conll: a file: expected a readable folder']),
     ('resume a finished run, as many epochs', TRAIN + ['--bs', '4', '--resume', f'{W}/model', '--epochs', '1'],
-     ['model/checkpoint/ckpt-', '/state.json: nothing to resume: the run finished its 1 epoch, all that --epochs 1 asks', '(--epochs 3)']),
+     ['model/checkpoint/ckpt-', '/state.json: nothing to resume: the run finished its 1 epoch, all that --epochs 1 asks', 'to continue it, resume with --epochs 2 or more']),
     ('bare resume, no such out', TRAIN + ['--resume'], ['--resume: out: no such folder']),
     ('model a file', TRAIN + ['--model', f'{W}/train.conll'], ['--model: ', 'train.conll: a file: expected a readable folder']),
     ('model a mistyped folder', TRAIN + ['--model', './models/nope'], ['./models/nope: no such model folder']),
