@@ -86,12 +86,13 @@ class Predictor:
                  max_tokens:int|None=MAX_TOKENS): # padded tokens per batch (`token_batches`; `None`: `batch_size` items)
         _check_options(words, aggregation); _check_batches(batch_size, max_tokens)
         self.tokenizer, self.device, self.words, self.batch_size, self.chunk_size = tokenizer, default_device(device), words, batch_size, chunk_size
-        context = getattr(model, 'meta', {}).get('context', 0) if context is None else context
-        marker = tokenizer.sep_token if getattr(model, 'meta', {}).get('context_marker') else None # the separator the model was trained with
+        meta = getattr(model, 'meta', None) or {}
+        context = meta.get('context', 0) if context is None else context
+        marker = tokenizer.sep_token if meta.get('context_marker') else None # the separator the model was trained with
         self.aggregation, self.aligner = aggregation, Aligner(tokenizer, max_len=max_len, stride=stride, context=context, marker=marker)
         self.backend, self.onnx_file, self._runner, self.max_tokens = backend, onnx, None, max_tokens
         self._prepare(model, task, fast, quantize)
-        self.decoder = self._decoder(decoder, getattr(model, 'meta', {}))
+        self.decoder = self._decoder(decoder, meta)
 
 # %% ../nbs/08_inference.ipynb #a4470335
 @patch

@@ -64,7 +64,7 @@ def _changed(report)->str:
 @patch
 def start_notes(self:NER)->list[tuple[str,str]]:
     "The banner rows of every task, what `map_types` changed in each file read, and the training sentences read in lower case."
-    notes, lower = Task.start_notes(self), getattr(self, 'lowercased', None) # (lower-cased, of all), set by `encode`
+    notes, lower = Task.start_notes(self), getattr(self, 'lower_count', None) # (lower-cased, of all), set by `encode`
     return notes + ([('types', f"{self.cfg.map_types}: " + '; '.join(_changed(r) for r in self.mapped))] if self.type_map else []) \
                  + ([('lower', f"{lower[0]:,} of the {lower[1]:,} training sentences read in lower case")] if lower else [])
 
@@ -91,7 +91,8 @@ def aligner(self:NER, vocab, train:bool=False)->Aligner:
 def encode(self:NER, sents:list, vocab, train:bool=False)->list[dict]:
     "The items of `sents`: subword ids, tags on first subtokens, windows of long sentences; for `train`, the share `lowercase` in lower case."
     if train and (share := getattr(self.cfg, 'lowercase', 0.)): # a configuration saved before the setting: none
-        sents = lowercased(sents, share, self.cfg.seed); self.lowercased = (round(share * len(sents)), len(sents))
+        lowered = lowercased(sents, share, self.cfg.seed)
+        self.lower_count, sents = (sum(a is not b for a, b in zip(lowered, sents)), len(sents)), lowered # for the banner
     return self.aligner(vocab, train).encode(sents)
 
 # %% ../../nbs/08b_tasks.ner.ipynb #c1481389
